@@ -1,0 +1,106 @@
+# mtuscope - find path-MTU black holes on live gateways.
+#
+#   make            build build/mtuscope
+#   make check      unit, BPF and network-namespace tests (root)
+#   make demo       the black-hole lab, detected and fixed (root)
+#   make install    PREFIX=/usr/local DESTDIR=
+#   make clean
+#   V=1             print every command
+
+OUTPUT   := build
+CLANG    ?= clang
+CC       ?= cc
+BPFTOOL  ?= bpftool
+LLVM_STRIP ?= $(shell command -v llvm-strip || command -v llvm-strip-14)
+PREFIX   ?= /usr/local
+DESTDIR  ?=
+
+ARCH     := $(shell uname -m | sed -e 's/x86_64/x86/' -e 's/aarch64/arm64/')
+TRIPLET  := $(shell $(CC) -dumpmachine)
+VERSION  := $(shell git describe --always --dirty 2>/dev/null || echo 0.1)
+
+DEPFLAGS  = -MMD -MP
+BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Wall -Wextra \
+	      -Wno-unused-parameter -Iinclude -idirafter /usr/include/$(TRIPLET)
+CFLAGS   ?= -O2 -g
+CFLAGS   += -std=gnu11 -Wall -Wextra -Iinclude -I$(OUTPUT) -Iuser -Itests \
+	    -DMTS_VERSION='"$(VERSION)"' $(shell pkg-config --cflags json-c)
+LDLIBS   := $(shell pkg-config --libs libbpf json-c) -lelf -lz
+
+ifeq ($(V),1)
+Q :=
+msg =
+else
+Q := @
+msg = @printf '  %-8s %s\n' "$(1)" "$(2)";
+endif
+
+# The correlator and model are pure: the unit tests link them without libbpf.
+CORE_OBJS := correlator.o model.o format.o
+APP_OBJS  := main.o loader.o watch.o out_text.o out_json.o $(CORE_OBJS)
+
+APP   := $(OUTPUT)/mtuscope
+UNIT  := $(OUTPUT)/test_correlator
+BPFT  := $(OUTPUT)/test_bpf
+
+.PHONY: all check test-unit test-bpf demo install clean
+.DELETE_ON_ERROR:
+.SECONDARY:
+
+all: $(APP)
+
+$(OUTPUT) $(OUTPUT)/user $(OUTPUT)/tests:
+	$(Q)mkdir -p $@
+
+$(OUTPUT)/%.bpf.o: bpf/%.bpf.c | $(OUTPUT)
+	$(call msg,BPF,$@)
+	$(Q)$(CLANG) $(BPF_CFLAGS) $(DEPFLAGS) -MF $@.d -c $< -o $@
+	$(Q)$(LLVM_STRIP) -g $@
+
+$(OUTPUT)/%.skel.h: $(OUTPUT)/%.bpf.o
+	$(call msg,GEN-SKEL,$@)
+	$(Q)$(BPFTOOL) gen skeleton $< > $@
+
+$(OUTPUT)/user/%.o: user/%.c | $(OUTPUT)/user
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) $(DEPFLAGS) -c $< -o $@
+
+$(OUTPUT)/tests/%.o: tests/*/%.c | $(OUTPUT)/tests
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) $(DEPFLAGS) -c $< -o $@
+
+# Everything that includes the skeleton waits for it.
+$(OUTPUT)/user/loader.o $(OUTPUT)/tests/test_bpf.o: $(OUTPUT)/flow.skel.h
+
+$(APP): $(addprefix $(OUTPUT)/user/,$(APP_OBJS))
+	$(call msg,LINK,$@)
+	$(Q)$(CC) $(CFLAGS) $^ $(LDLIBS) -o $@
+
+$(UNIT): $(OUTPUT)/tests/test_correlator.o $(OUTPUT)/user/correlator.o
+	$(call msg,LINK,$@)
+	$(Q)$(CC) $(CFLAGS) $^ $(shell pkg-config --libs json-c) -o $@
+
+$(BPFT): $(OUTPUT)/tests/test_bpf.o
+	$(call msg,LINK,$@)
+	$(Q)$(CC) $(CFLAGS) $^ $(LDLIBS) -o $@
+
+check: $(APP) $(UNIT) $(BPFT)
+	$(Q)tests/run.sh
+
+test-unit: $(UNIT)
+	$(Q)$(UNIT)
+
+test-bpf: $(BPFT)
+	$(Q)$(BPFT)
+
+demo: $(APP)
+	$(Q)tools/demo.sh
+
+install: $(APP)
+	install -D -m 0755 $(APP) $(DESTDIR)$(PREFIX)/sbin/mtuscope
+
+clean:
+	$(call msg,CLEAN,$(OUTPUT))
+	$(Q)rm -rf $(OUTPUT)
+
+-include $(wildcard $(OUTPUT)/*.d $(OUTPUT)/user/*.d $(OUTPUT)/tests/*.d)

@@ -1,0 +1,766 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/*
+ * flow.bpf.c - tc ingress/egress hooks: parse, update the flow, count, and
+ * emit an event only when a flow starts to need attention.
+ *
+ * What is counted where, so a forwarded packet's facts are counted once:
+ *   egress:  data a sender put on the wire (sequence, segment sizes,
+ *            retransmissions); PTBs this box generated itself.
+ *   ingress: ACKs and SACKs for that data; PTBs arriving; DF data too big
+ *            for the route it is about to take (bpf_fib_lookup).
+ * Pure ACKs at egress and data at ingress need no flow work, which keeps
+ * the common packets to one hash lookup at most.
+ *
+ * The programs never drop, redirect or modify a packet: every path returns
+ * TC_ACT_UNSPEC so the next filter (or TCX program) runs.
+ */
+#include <linux/pkt_cls.h>
+#include "parse.h"
+
+char LICENSE[] SEC("license") = "Dual BSD/GPL";
+
+/* Set by the loader before load; the verifier prunes what they disable. */
+const volatile __u32 cfg_ifslot = 0;		/* counter slot of this interface */
+const volatile __u8  cfg_l3 = 0;		/* device has no L2 header (TUN, WireGuard) */
+const volatile __u8  cfg_replay = 0;		/* clock is skb->tstamp (pcap replay) */
+const volatile __u8  cfg_fib_check = 1;		/* check DF segments against the route MTU */
+const volatile __u16 cfg_large_bytes = 1280;	/* "large" segment: IP size above this */
+const volatile __u32 cfg_event_gap = MTS_MS_TO_TICKS(50);
+const volatile __u32 cfg_ptb_grace = MTS_MS_TO_TICKS(100);
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, MTS_DEFAULT_FLOWS);
+	__type(key, struct mts_flow_key);
+	__type(value, struct mts_flow);
+} MTS_MAP_FLOWS SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, MTS_MAX_IFACES * 2);
+	__type(key, __u32);
+	__type(value, struct mts_counters);
+} MTS_MAP_COUNTERS SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, MTS_RINGBUF_BYTES);
+} MTS_MAP_EVENTS SEC(".maps");
+
+#define MTS_PULL_BYTES	256	/* headers we need in the linear area at most */
+
+/* The 5-tuple of a packet, or of the packet an ICMP error quotes. */
+struct tuple {
+	__u32 src[4];		/* network order; IPv4 in [0] */
+	__u32 dst[4];
+	__u16 sport, dport;
+	__u8  family, proto;
+};
+
+/*
+ * What the parser hands the hooks: scalars only. The parser is a global
+ * BPF function, verified once on its own; the hooks never hold a packet
+ * pointer, so its many paths do not multiply theirs.
+ */
+struct pkt {
+	struct tuple t;
+	__u32 seq, ack;		/* TCP */
+	__u32 plen;		/* payload bytes in this skb (all segments) */
+	__u32 seg_plen;		/* payload bytes of one wire segment */
+	__u32 ptb_mtu;		/* ICMP frag-needed / packet-too-big */
+	struct tuple q;		/* ... and the flow it quotes */
+	__u16 opt_off;		/* TCP options: offset from skb->data, length */
+	__u16 opt_len;
+	__u16 seg_size;		/* IP size of one wire segment */
+	__u8  tcp_flags;	/* FIN SYN RST PSH ACK ... as on the wire */
+	__u8  df;
+	__u8  gso;
+	__u8  ptb;		/* this is a PTB and q is valid */
+};
+
+#define TCPF_FIN	0x01
+#define TCPF_SYN	0x02
+#define TCPF_RST	0x04
+#define TCPF_ACK	0x10
+
+struct sack {
+	__u32 l[MTS_SACK_MAX], r[MTS_SACK_MAX];
+	__u32 n;
+};
+
+struct pctx {
+	struct __sk_buff *skb;
+	struct mts_counters *cnt;
+	__u32 now;
+	bool egress;
+};
+
+static __always_inline bool seq_before(__u32 a, __u32 b)
+{
+	return (__s32)(a - b) < 0;
+}
+
+static __always_inline bool seq_after(__u32 a, __u32 b)
+{
+	return (__s32)(b - a) < 0;
+}
+
+/* Parse failures are counted by reason: the error is the counter index. */
+static __always_inline void count_reason(struct mts_counters *cnt, int err)
+{
+	__u32 i = -err;
+
+	/* Keep clang from folding the check back onto err, where the
+	 * verifier could not see it bound the index. */
+	asm volatile("" : "+r"(i));
+	if (i < MTS_C_MAX)
+		cnt->c[i]++;
+}
+
+static __always_inline __u16 sat_inc(__u16 v)
+{
+	return v == 0xffff ? v : v + 1;
+}
+
+/* ------------------------------------------------------------------ parse */
+
+static __always_inline void l3_tuple(struct tuple *t, const struct l3_info *l3)
+{
+	__builtin_memcpy(t->src, l3->src, 16);
+	__builtin_memcpy(t->dst, l3->dst, 16);
+	t->family = l3->family;
+	t->proto = l3->proto;
+}
+
+/* The quoted packet of a frag-needed / packet-too-big: its IP header and
+ * the 8 transport bytes RFC 792 and RFC 4443 promise (the ports). */
+static __always_inline int parse_ptb(struct cursor *c, struct pkt *p)
+{
+	struct icmp_ptb *ih = c->pos;
+	struct l3_info ql3 = {};
+	__be16 *ports;
+	int proto;
+
+	if ((void *)(ih + 1) > c->end)
+		return -MTS_C_ERR_ICMP;
+	c->pos = ih + 1;
+	if (p->t.family == AF_INET) {
+		if (ih->type != ICMP_DEST_UNREACH_ || ih->code != ICMP_FRAG_NEEDED_)
+			return 0;
+		p->ptb_mtu = bpf_ntohs(ih->v4.mtu);
+		proto = parse_ipv4(c, &ql3);
+	} else {
+		if (ih->type != ICMPV6_PKT_TOOBIG_)
+			return 0;
+		p->ptb_mtu = bpf_ntohl(ih->v6_mtu);
+		proto = parse_ipv6(c, &ql3);
+	}
+	if (proto < 0)
+		return -MTS_C_ERR_QUOTE;
+	l3_tuple(&p->q, &ql3);
+	if (proto == IPPROTO_TCP || proto == IPPROTO_UDP) {
+		ports = c->pos;
+		if ((void *)(ports + 4) > c->end)
+			return -MTS_C_ERR_QUOTE;
+		p->q.sport = bpf_ntohs(ports[0]);
+		p->q.dport = bpf_ntohs(ports[1]);
+	}
+	p->ptb = 1;
+	return 0;
+}
+
+/*
+ * Parse one packet into *p. Returns the L4 protocol, or -MTS_C_ERR_* for the
+ * reason it gave up. Sizes are per wire segment: a GSO (send) or GRO
+ * (receive) skb carries gso_segs segments of gso_size payload each.
+ */
+__noinline int mts_parse(struct __sk_buff *skb, struct pkt *p)
+{
+	struct cursor c;
+	struct l3_info l3 = {};
+	struct tcphdr *th;
+	struct udphdr *uh;
+	void *data;
+	__u32 hdrs, off;
+	int proto, r;
+
+	if (!skb || !p)
+		return -MTS_C_ERR_L2;
+	data = (void *)(long)skb->data;
+	c.pos = data;
+	c.end = (void *)(long)skb->data_end;
+	proto = cfg_l3 ? bpf_ntohs(skb->protocol) : parse_eth(&c);
+	if (proto < 0)
+		return proto;
+	proto = parse_ip(&c, proto, &l3);
+	if (proto < 0)
+		return proto;
+	l3_tuple(&p->t, &l3);
+	p->df = l3.df;
+	hdrs = l3.hdr_len;
+
+	if (proto == IPPROTO_TCP) {
+		r = parse_tcp(&c, &th);
+		if (r < 0)
+			return r;
+		p->t.sport = bpf_ntohs(th->source);
+		p->t.dport = bpf_ntohs(th->dest);
+		p->seq = bpf_ntohl(th->seq);
+		p->ack = bpf_ntohl(th->ack_seq);
+		p->tcp_flags = ((__u8 *)th)[13];
+		p->opt_off = (void *)(th + 1) - data;
+		p->opt_len = th->doff * 4 - sizeof(*th);
+		hdrs += th->doff * 4;
+	} else if (proto == IPPROTO_UDP) {
+		r = parse_udp(&c, &uh);
+		if (r < 0)
+			return r;
+		p->t.sport = bpf_ntohs(uh->source);
+		p->t.dport = bpf_ntohs(uh->dest);
+		hdrs += sizeof(*uh);
+	} else if (proto == IPPROTO_ICMP || proto == IPPROTO_ICMPV6) {
+		r = parse_ptb(&c, p);
+		return r < 0 ? r : proto;
+	} else {
+		return proto;
+	}
+
+	off = c.pos - data;
+	if (skb->gso_segs > 1 && skb->gso_size) {
+		if (skb->len < off)
+			return -MTS_C_ERR_IP_HDR;
+		p->plen = skb->len - off;
+		p->seg_plen = skb->gso_size;
+		p->gso = 1;
+	} else {
+		if (l3.tot_len < hdrs)
+			return -MTS_C_ERR_IP_HDR;
+		p->plen = l3.tot_len - hdrs;
+		p->seg_plen = p->plen;
+	}
+	p->seg_size = hdrs + p->seg_plen;
+	return proto;
+}
+
+/* SACK blocks of a TCP header whose options parse_tcp found in bounds. */
+__noinline int mts_sack(struct __sk_buff *skb, __u64 opt_off, __u64 opt_len,
+			struct sack *out)
+{
+	void *data, *end;
+	__u8 *opts;
+	__u64 o = 0;
+
+	/* 64-bit arguments: a 32-bit one is re-extended from its original
+	 * register after the compare, and the verifier loses the bound. */
+	if (!skb || !out || opt_off > MTS_PULL_BYTES || opt_len > MTS_TCP_OPT_MAX)
+		return 0;
+	data = (void *)(long)skb->data;
+	end = (void *)(long)skb->data_end;
+	opts = data + opt_off;
+
+	/* Each round consumes at least one byte; the offset stays bounded. */
+	for (int i = 0; i < MTS_TCP_OPT_MAX; i++) {
+		__u8 *opt = opts + (o & 63);
+		__u8 kind, len;
+
+		if (o + 2 > opt_len || (void *)(opt + 2) > end)
+			return 0;
+		kind = opt[0];
+		if (kind == 0)
+			return 0;
+		if (kind == 1) {
+			o++;
+			continue;
+		}
+		len = opt[1];
+		if (len < 2)
+			return 0;
+		if (kind == 5) {
+			__u32 n = (len - 2) / 8;
+
+			if (n > MTS_SACK_MAX)
+				n = MTS_SACK_MAX;
+			if (o + 2 + n * 8 > opt_len)
+				return 0;
+#pragma unroll
+			for (int j = 0; j < MTS_SACK_MAX; j++) {
+				__be32 *b = (void *)(opt + 2 + j * 8);
+
+				if (j >= (int)n || (void *)(b + 2) > end)
+					break;
+				out->l[j] = bpf_ntohl(b[0]);
+				out->r[j] = bpf_ntohl(b[1]);
+				out->n = j + 1;
+			}
+			return out->n;
+		}
+		o += len;
+	}
+	return 0;
+}
+
+/* ------------------------------------------------------------------ flows */
+
+/* Returns which end (0 or 1) of the canonical key the source is. */
+static __always_inline int flow_key(struct mts_flow_key *k, const struct tuple *t)
+{
+	int s = 0;
+
+#pragma unroll
+	for (int i = 0; i < 4; i++) {
+		if (t->src[i] != t->dst[i]) {
+			s = bpf_ntohl(t->src[i]) > bpf_ntohl(t->dst[i]);
+			goto ordered;
+		}
+	}
+	s = t->sport > t->dport;
+ordered:
+	/* Constant indexes: the verifier rejects variable offsets on the stack. */
+	if (s) {
+		__builtin_memcpy(k->addr[0], t->dst, 16);
+		__builtin_memcpy(k->addr[1], t->src, 16);
+		k->port[0] = t->dport;
+		k->port[1] = t->sport;
+	} else {
+		__builtin_memcpy(k->addr[0], t->src, 16);
+		__builtin_memcpy(k->addr[1], t->dst, 16);
+		k->port[0] = t->sport;
+		k->port[1] = t->dport;
+	}
+	k->family = t->family;
+	k->proto = t->proto;
+	return s;
+}
+
+/* A new record starts as this (read-only data, not 152 bytes of stack). */
+static const struct mts_flow zero_flow;
+
+static __always_inline struct mts_flow *flow_get(struct pctx *x, struct mts_flow_key *k,
+						 bool create, bool *created)
+{
+	struct mts_flow *f = bpf_map_lookup_elem(&MTS_MAP_FLOWS, k);
+	long err;
+
+	if (f || !create)
+		return f;
+	err = bpf_map_update_elem(&MTS_MAP_FLOWS, k, &zero_flow, BPF_NOEXIST);
+	if (err && err != -17 /* EEXIST: another CPU won the race */) {
+		x->cnt->c[MTS_C_FLOW_FAIL]++;
+		return NULL;
+	}
+	f = bpf_map_lookup_elem(&MTS_MAP_FLOWS, k);
+	if (!err && f) {
+		x->cnt->c[MTS_C_FLOW_NEW]++;
+		f->t_first = x->now;
+		*created = true;
+	}
+	return f;
+}
+
+/* Events only tell userspace which flow to look at; the record has the facts. */
+static __always_inline void emit(struct pctx *x, struct mts_flow *f,
+				 const struct mts_flow_key *k, __u8 type, int dir,
+				 __u16 size, __u16 mtu)
+{
+	struct mts_event *e;
+
+	if (f->t_event && x->now - f->t_event < cfg_event_gap)
+		return;
+	f->t_event = x->now | 1;
+	e = bpf_ringbuf_reserve(&MTS_MAP_EVENTS, sizeof(*e), 0);
+	if (!e) {
+		x->cnt->c[MTS_C_EV_DROP]++;
+		return;
+	}
+	__builtin_memcpy(&e->key, k, sizeof(*k));
+	e->ifindex = x->skb->ifindex;
+	e->ticks = x->now;
+	e->type = type;
+	e->dir = dir;
+	e->size = size;
+	e->mtu = mtu;
+	e->pad = 0;
+	bpf_ringbuf_submit(e, 0);
+	x->cnt->c[MTS_C_EVENTS]++;
+}
+
+static __always_inline void delivered(struct mts_dir *d)
+{
+	if (d->probe_size > d->deliv_max)
+		d->deliv_max = d->probe_size;
+	d->flags &= ~(MTS_F_PROBE | MTS_F_PROBE2);
+}
+
+static __always_inline void delivered_big(struct mts_dir *d)
+{
+	if (d->seg_max > d->deliv_max)
+		d->deliv_max = d->seg_max;
+	d->flags &= ~(MTS_F_BIG | MTS_F_PROBE | MTS_F_PROBE2);
+}
+
+static __always_inline void delivered2(struct mts_dir *d)
+{
+	__u16 size = d->probe2_plen + (d->probe_size - d->probe_plen);
+
+	if (size > d->deliv_max)
+		d->deliv_max = size;
+	d->flags &= ~MTS_F_PROBE2;
+}
+
+/* Does [l, r) cover the len bytes at seq? */
+static __always_inline bool covers(__u32 l, __u32 r, __u32 seq, __u32 len)
+{
+	return !seq_after(l, seq) && !seq_before(r, seq + len);
+}
+
+static __always_inline void over_ptb(struct pctx *x, struct mts_dir *d, __u16 size)
+{
+	if (d->ptb_mtu && size > d->ptb_mtu && x->now - d->t_ptb > cfg_ptb_grace)
+		d->over_ptb = sat_inc(d->over_ptb);
+}
+
+static __always_inline void tcp_retransmit(struct pctx *x, struct mts_flow *f,
+					   const struct mts_flow_key *k, int s,
+					   struct mts_dir *d, const struct pkt *p)
+{
+	bool large = p->seg_size > cfg_large_bytes;
+	bool ev = false;
+
+	x->cnt->c[large ? MTS_C_RTX_LARGE : MTS_C_RTX_SMALL]++;
+	if (large)
+		d->rtx_large = sat_inc(d->rtx_large);
+	else
+		d->rtx_small = sat_inc(d->rtx_small);
+
+	/* A smaller resend of the probe (after a PTB, or PLPMTUD) is what an ACK
+	 * past it will prove, not the original size. */
+	if ((d->flags & MTS_F_PROBE) && p->seq == d->probe_seq && p->seg_size < d->probe_size) {
+		d->probe_size = p->seg_size;
+		d->probe_plen = p->seg_plen;
+	}
+	if ((d->flags & MTS_F_BIG) && p->seq == d->big_seq && p->seg_size < d->seg_max)
+		d->flags &= ~MTS_F_BIG;
+
+	if (d->hole_rtx && p->seq == d->hole_seq) {
+		if (d->hole_rtx < 255)
+			d->hole_rtx++;
+		d->hole_size = p->seg_size;
+		ev = d->hole_rtx == 2;
+	} else if (!d->hole_rtx || !(d->flags & MTS_F_ACK) || p->seq == d->snd_una) {
+		/* The head of the unacknowledged data is what a black hole holds. */
+		d->hole_seq = p->seq;
+		d->hole_rtx = 1;
+		d->hole_size = p->seg_size;
+		d->t_hole = x->now;
+		ev = p->seg_size > d->deliv_max;
+	}
+	if (ev)
+		emit(x, f, k, MTS_EV_HOLE, s, p->seg_size, d->ptb_mtu);
+}
+
+static __always_inline void tcp_egress(struct pctx *x, const struct pkt *p)
+{
+	struct mts_flow_key k = {};
+	struct mts_flow *f;
+	struct mts_dir *d;
+	bool created = false, rtx = false;
+	__u32 end;
+	int s;
+
+	if (!p->plen && !(p->tcp_flags & (TCPF_SYN | TCPF_FIN | TCPF_RST)))
+		return;		/* pure ACK: its facts are taken at ingress */
+
+	s = flow_key(&k, &p->t);
+	f = flow_get(x, &k, true, &created);
+	if (!f)
+		return;
+	d = &f->dir[s & 1];
+	f->t_last = x->now;
+	f->ifindex = x->skb->ifindex;
+
+	if (p->tcp_flags & TCPF_SYN) {
+		/* A new connection on a reused tuple starts from nothing. */
+		if (!(p->tcp_flags & TCPF_ACK) && !created) {
+			__builtin_memset(f, 0, sizeof(*f));
+			f->t_first = x->now;
+			f->t_last = x->now;
+			f->ifindex = x->skb->ifindex;
+		}
+		d->snd_nxt = p->seq + 1;
+		d->flags |= MTS_F_SND;
+		return;
+	}
+	if (p->tcp_flags & (TCPF_FIN | TCPF_RST))
+		d->flags |= MTS_F_FIN;
+	if (!p->plen)
+		return;
+
+	end = p->seq + p->plen;
+	if (p->df)
+		d->flags |= MTS_F_DF;
+	if (p->seg_size > d->seg_max)
+		d->seg_max = p->seg_size;
+	/* The newest full-size segment: when the oldest one (the probe) is
+	 * the one lost, a SACK for this one still proves the size passes.
+	 * A segment arrives whole or not at all, so its first byte will do. */
+	if (p->seg_size == d->seg_max && d->seg_max > d->deliv_max) {
+		d->big_seq = p->seq;
+		d->flags |= MTS_F_BIG;
+	}
+
+	if (!(d->flags & MTS_F_SND)) {
+		d->snd_nxt = end;
+		d->flags |= MTS_F_SND;
+	} else if (seq_before(p->seq, d->snd_nxt)) {
+		rtx = true;
+		tcp_retransmit(x, f, &k, s, d, p);
+		if (seq_after(end, d->snd_nxt))
+			d->snd_nxt = end;
+	} else {
+		d->snd_nxt = end;
+	}
+
+	/*
+	 * Delivery probe: remember one segment larger than anything known
+	 * delivered and watch for an ACK or SACK covering it. While the probe
+	 * sits on the hole being retransmitted, new data takes its place, so
+	 * random loss of one segment cannot hide that its siblings get through.
+	 */
+	if (p->seg_size > d->deliv_max &&
+	    (!(d->flags & MTS_F_PROBE) || p->seg_size > d->probe_size ||
+	     (!rtx && d->hole_rtx && d->probe_seq == d->hole_seq))) {
+		d->probe_seq = p->seq;
+		d->probe_plen = p->seg_plen;
+		d->probe_size = p->seg_size;
+		d->flags = (d->flags | MTS_F_PROBE) & ~MTS_F_PROBE2;
+	} else if (p->seg_size > d->deliv_max && p->seg_size < d->probe_size &&
+		   !(d->flags & MTS_F_PROBE2)) {
+		/* A smaller segment (a write's tail) sent while the probe
+		 * waits: if it arrives and the probe does not, it bounds the
+		 * wall from below far better than the handshake did. */
+		d->probe2_seq = p->seq;
+		d->probe2_plen = p->seg_plen;
+		d->flags |= MTS_F_PROBE2;
+	}
+	over_ptb(x, d, p->seg_size);
+}
+
+/* SACK blocks: data above the cumulative ACK arrived; maybe the probe too. */
+static __always_inline void tcp_sack(struct pctx *x, const struct pkt *p, struct mts_dir *d)
+{
+	struct sack sk = {};
+	int n = mts_sack(x->skb, p->opt_off, p->opt_len, &sk);
+
+	for (int j = 0; j < MTS_SACK_MAX && j < n; j++) {
+		if ((d->flags & MTS_F_ACK) && seq_after(sk.l[j], d->snd_una))
+			d->flags |= MTS_F_SACK_HOLE;
+		if ((d->flags & MTS_F_BIG) && covers(sk.l[j], sk.r[j], d->big_seq, 1))
+			delivered_big(d);
+		if ((d->flags & MTS_F_PROBE2) &&
+		    covers(sk.l[j], sk.r[j], d->probe2_seq, d->probe2_plen))
+			delivered2(d);
+		if ((d->flags & MTS_F_PROBE) &&
+		    covers(sk.l[j], sk.r[j], d->probe_seq, d->probe_plen))
+			delivered(d);
+	}
+}
+
+static __always_inline void route_check(struct pctx *x, struct mts_flow *f,
+					const struct mts_flow_key *k, int s,
+					const struct pkt *p)
+{
+	struct mts_dir *d = &f->dir[s & 1];
+	struct bpf_fib_lookup fib = {};
+	long r;
+
+	if (p->seg_size != d->fib_size) {
+		fib.family = p->t.family;
+		fib.l4_protocol = p->t.proto;
+		fib.sport = bpf_htons(p->t.sport);
+		fib.dport = bpf_htons(p->t.dport);
+		fib.tot_len = p->seg_size;
+		fib.ifindex = x->skb->ifindex;
+		__builtin_memcpy(fib.ipv6_src, p->t.src, 16);
+		__builtin_memcpy(fib.ipv6_dst, p->t.dst, 16);
+		r = bpf_fib_lookup(x->skb, &fib, sizeof(fib), 0);
+		d->fib_size = p->seg_size;
+		d->route_mtu = r == BPF_FIB_LKUP_RET_FRAG_NEEDED ? fib.mtu_result : 0;
+	}
+	if (d->route_mtu && p->seg_size > d->route_mtu) {
+		d->oversize = sat_inc(d->oversize);
+		x->cnt->c[MTS_C_DF_OVERSIZE]++;
+		emit(x, f, k, MTS_EV_OVERSIZE, s, p->seg_size, d->route_mtu);
+	}
+}
+
+static __always_inline void tcp_ingress(struct pctx *x, const struct pkt *p)
+{
+	struct mts_flow_key k = {};
+	struct mts_flow *f;
+	struct mts_dir *d;
+	int s;
+
+	if (!(p->tcp_flags & TCPF_ACK))
+		return;
+	s = flow_key(&k, &p->t);
+	f = bpf_map_lookup_elem(&MTS_MAP_FLOWS, &k);
+	if (!f)
+		return;		/* flows are born at egress, where data leaves */
+
+	/* This packet acknowledges what the other end sent. */
+	d = &f->dir[!s];
+	d->t_ack = x->now;
+	if (!(d->flags & MTS_F_ACK) || seq_after(p->ack, d->snd_una)) {
+		d->snd_una = p->ack;
+		d->flags = (d->flags | MTS_F_ACK) & ~MTS_F_SACK_HOLE;
+		if (d->hole_rtx && seq_after(p->ack, d->hole_seq))
+			d->hole_rtx = 0;
+	}
+	if ((d->flags & MTS_F_BIG) && seq_after(p->ack, d->big_seq))
+		delivered_big(d);
+	if ((d->flags & MTS_F_PROBE2) && !seq_before(p->ack, d->probe2_seq + d->probe2_plen))
+		delivered2(d);
+	if ((d->flags & MTS_F_PROBE) && !seq_before(p->ack, d->probe_seq + d->probe_plen))
+		delivered(d);
+	if (p->opt_len && (d->flags & (MTS_F_PROBE | MTS_F_PROBE2 | MTS_F_BIG) || d->hole_rtx))
+		tcp_sack(x, p, d);
+
+	if (cfg_fib_check && p->plen && p->df && p->seg_size > cfg_large_bytes)
+		route_check(x, f, &k, s, p);
+}
+
+static __always_inline void udp_flow(struct pctx *x, const struct pkt *p)
+{
+	struct mts_flow_key k = {};
+	struct mts_flow *f;
+	struct mts_dir *d;
+	bool created = false;
+	int s;
+
+	/* Only large datagrams (tunnels, bulk UDP) are worth a flow record. */
+	if (p->seg_size <= cfg_large_bytes)
+		return;
+	s = flow_key(&k, &p->t);
+	f = flow_get(x, &k, x->egress, &created);
+	if (!f)
+		return;
+	d = &f->dir[s & 1];
+	if (x->egress) {
+		f->t_last = x->now;
+		f->ifindex = x->skb->ifindex;
+		if (p->df)
+			d->flags |= MTS_F_DF;
+		if (p->seg_size > d->seg_max)
+			d->seg_max = p->seg_size;
+		over_ptb(x, d, p->seg_size);
+	} else if (cfg_fib_check && p->df) {
+		route_check(x, f, &k, s, p);
+	}
+}
+
+/*
+ * ICMP frag-needed / ICMPv6 packet-too-big: the quoted header names the flow
+ * (its source is the sender that must shrink). Received at ingress; at
+ * egress only those this box generated (a forwarded one was seen coming in).
+ */
+static __always_inline void icmp_ptb(struct pctx *x, const struct pkt *p)
+{
+	struct mts_flow_key k = {};
+	struct mts_flow *f;
+	struct mts_dir *d;
+	bool created = false;
+	__u32 mtu = p->ptb_mtu > 0xffff ? 0xffff : p->ptb_mtu;
+	int s;
+
+	if (x->egress && x->skb->ingress_ifindex) {
+		x->cnt->c[MTS_C_PTB_FWD]++;
+		return;
+	}
+	x->cnt->c[x->egress ? MTS_C_PTB_TX : MTS_C_PTB_RX]++;
+	if (p->q.proto != IPPROTO_TCP && p->q.proto != IPPROTO_UDP)
+		return;
+
+	s = flow_key(&k, &p->q);
+	f = flow_get(x, &k, true, &created);
+	if (!f)
+		return;
+	if (created)
+		x->cnt->c[MTS_C_PTB_NOFLOW]++;
+	d = &f->dir[s & 1];
+	if (x->egress)
+		d->ptb_tx = sat_inc(d->ptb_tx);
+	else
+		d->ptb_rx = sat_inc(d->ptb_rx);
+	if (!d->ptb_mtu || mtu < d->ptb_mtu)
+		d->ptb_mtu = mtu;
+	d->t_ptb = x->now;
+	emit(x, f, &k, MTS_EV_PTB, s, 0, mtu);
+}
+
+static __always_inline int handle(struct __sk_buff *skb, const bool egress)
+{
+	__u32 slot = cfg_ifslot * 2 + egress;
+	struct pctx x = { .skb = skb, .egress = egress };
+	struct pkt p = {};
+	int proto;
+
+	x.cnt = bpf_map_lookup_elem(&MTS_MAP_COUNTERS, &slot);
+	if (!x.cnt)
+		return TC_ACT_UNSPEC;
+	x.cnt->c[MTS_C_PKTS]++;
+	x.cnt->c[MTS_C_BYTES] += skb->len;
+
+	proto = mts_parse(skb, &p);
+	/* Headers a driver left outside the linear area: pull them (the bytes
+	 * stay as they are) and parse once more. */
+	if (parse_truncated(proto) && skb->len > skb->data_end - skb->data) {
+		__u32 want = skb->len < MTS_PULL_BYTES ? skb->len : MTS_PULL_BYTES;
+
+		if (!bpf_skb_pull_data(skb, want)) {
+			x.cnt->c[MTS_C_PULLED]++;
+			__builtin_memset(&p, 0, sizeof(p));
+			proto = mts_parse(skb, &p);
+		}
+	}
+	if (proto < 0) {
+		count_reason(x.cnt, proto);
+		return TC_ACT_UNSPEC;
+	}
+	if (p.t.family == AF_INET)
+		x.cnt->c[MTS_C_IPV4]++;
+	else
+		x.cnt->c[MTS_C_IPV6]++;
+	x.now = (cfg_replay ? skb->tstamp : bpf_ktime_get_ns()) >> MTS_TICK_SHIFT;
+
+	if (proto == IPPROTO_TCP) {
+		x.cnt->c[MTS_C_TCP]++;
+		if (p.gso)
+			x.cnt->c[MTS_C_GSO]++;
+		if (egress)
+			tcp_egress(&x, &p);
+		else
+			tcp_ingress(&x, &p);
+	} else if (proto == IPPROTO_UDP) {
+		x.cnt->c[MTS_C_UDP]++;
+		if (p.gso)
+			x.cnt->c[MTS_C_GSO]++;
+		udp_flow(&x, &p);
+	} else if (proto == IPPROTO_ICMP || proto == IPPROTO_ICMPV6) {
+		x.cnt->c[MTS_C_ICMP]++;
+		if (p.ptb)
+			icmp_ptb(&x, &p);
+	}
+	return TC_ACT_UNSPEC;
+}
+
+SEC("tc")
+int mts_ingress(struct __sk_buff *skb)
+{
+	return handle(skb, false);
+}
+
+SEC("tc")
+int mts_egress(struct __sk_buff *skb)
+{
+	return handle(skb, true);
+}

@@ -1,0 +1,247 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/*
+ * parse.h - cursor parsers shared by every hook.
+ *
+ * Contract: each parse_* takes a cursor over [pos, end), checks bounds
+ * before every read, advances pos past the header it consumed and returns
+ * the next protocol number (>= 0), or a negative counter index
+ * (-MTS_C_ERR_*) naming why it gave up. Nothing here writes to the packet.
+ */
+#ifndef MTS_PARSE_H
+#define MTS_PARSE_H
+
+#include <stdbool.h>
+#include <linux/bpf.h>
+#include <linux/if_ether.h>
+#include <linux/in.h>
+#include <linux/in6.h>
+#include <linux/ip.h>
+#include <linux/ipv6.h>
+#include <linux/tcp.h>
+#include <linux/udp.h>
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_endian.h>
+#include "mtuscope.h"
+
+#ifndef AF_INET
+#define AF_INET		2
+#endif
+#ifndef AF_INET6
+#define AF_INET6	10
+#endif
+#define ETH_P_8021AD_	0x88A8
+#define IP_DF_		0x4000
+#define IP_OFFSET_	0x1FFF
+#define IP6_OFFSET_	0xFFF8
+#define NEXTHDR_HOP_	0
+#define NEXTHDR_ROUTING_ 43
+#define NEXTHDR_FRAG_	44
+#define NEXTHDR_AUTH_	51
+#define NEXTHDR_DEST_	60
+
+/* ICMP and ICMPv6 headers as far as frag-needed / packet-too-big need them
+ * (the UAPI linux/icmp.h pulls in libc socket headers). */
+#define ICMP_DEST_UNREACH_	3
+#define ICMP_FRAG_NEEDED_	4
+#define ICMPV6_PKT_TOOBIG_	2
+
+struct icmp_ptb {
+	__u8   type;
+	__u8   code;
+	__sum16 csum;
+	union {
+		struct {
+			__be16 unused;
+			__be16 mtu;
+		} v4;
+		__be32 v6_mtu;
+	};
+};
+
+struct cursor {
+	void *pos;
+	void *end;
+};
+
+struct vlan_hdr_ {
+	__be16 tci;
+	__be16 proto;
+};
+
+struct frag_hdr_ {
+	__u8   nexthdr;
+	__u8   reserved;
+	__be16 frag_off;
+	__be32 id;
+};
+
+/* What the L3 parser learnt; addresses are copied, not pointed to. */
+struct l3_info {
+	__u32 src[4];		/* network byte order; IPv4 in src[0] */
+	__u32 dst[4];
+	__u16 hdr_len;		/* IP header incl. IPv6 extension headers */
+	__u16 tot_len;		/* IP packet length as the header states it */
+	__u8  family;
+	__u8  proto;
+	__u8  df;
+};
+
+static __always_inline int parse_eth(struct cursor *c)
+{
+	struct ethhdr *eth = c->pos;
+	__u16 proto;
+
+	if ((void *)(eth + 1) > c->end)
+		return -MTS_C_ERR_L2;
+	proto = eth->h_proto;
+	c->pos = eth + 1;
+
+#pragma unroll
+	for (int i = 0; i < MTS_VLAN_MAX; i++) {
+		struct vlan_hdr_ *vh = c->pos;
+
+		if (proto != bpf_htons(ETH_P_8021Q) && proto != bpf_htons(ETH_P_8021AD_))
+			break;
+		if ((void *)(vh + 1) > c->end)
+			return -MTS_C_ERR_L2;
+		proto = vh->proto;
+		c->pos = vh + 1;
+	}
+	if (proto == bpf_htons(ETH_P_8021Q) || proto == bpf_htons(ETH_P_8021AD_))
+		return -MTS_C_ERR_VLAN;
+	return bpf_ntohs(proto);
+}
+
+static __always_inline int parse_ipv4(struct cursor *c, struct l3_info *l3)
+{
+	struct iphdr *ip = c->pos;
+	__u32 hl;
+
+	if ((void *)(ip + 1) > c->end)
+		return -MTS_C_ERR_IP;
+	hl = ip->ihl * 4;
+	if (ip->version != 4 || hl < sizeof(*ip))
+		return -MTS_C_ERR_IP_HDR;
+	if (c->pos + hl > c->end)
+		return -MTS_C_ERR_IP;
+	l3->family = AF_INET;
+	l3->hdr_len = hl;
+	l3->tot_len = bpf_ntohs(ip->tot_len);
+	l3->proto = ip->protocol;
+	l3->df = !!(ip->frag_off & bpf_htons(IP_DF_));
+	__builtin_memcpy(l3->src, &ip->saddr, 4);
+	__builtin_memcpy(l3->dst, &ip->daddr, 4);
+	c->pos += hl;
+	/* A non-first fragment carries no transport header to key on. */
+	if (ip->frag_off & bpf_htons(IP_OFFSET_))
+		return -MTS_C_ERR_FRAG;
+	return ip->protocol;
+}
+
+/* Walks at most MTS_IPV6_EXT_MAX extension headers. */
+static __always_inline int parse_ipv6(struct cursor *c, struct l3_info *l3)
+{
+	struct ipv6hdr *ip6 = c->pos;
+	void *start = c->pos;
+	__u8 nh;
+
+	if ((void *)(ip6 + 1) > c->end)
+		return -MTS_C_ERR_IP;
+	if (ip6->version != 6)
+		return -MTS_C_ERR_IP_HDR;
+	l3->family = AF_INET6;
+	l3->df = 1;	/* IPv6 routers never fragment */
+	l3->tot_len = sizeof(*ip6) + bpf_ntohs(ip6->payload_len);
+	__builtin_memcpy(l3->src, &ip6->saddr, 16);
+	__builtin_memcpy(l3->dst, &ip6->daddr, 16);
+	nh = ip6->nexthdr;
+	c->pos = ip6 + 1;
+
+#pragma unroll
+	for (int i = 0; i < MTS_IPV6_EXT_MAX; i++) {
+		struct ipv6_opt_hdr *oh = c->pos;
+		struct frag_hdr_ *fh = c->pos;
+		__u32 len;
+
+		switch (nh) {
+		case NEXTHDR_HOP_:
+		case NEXTHDR_ROUTING_:
+		case NEXTHDR_DEST_:
+		case NEXTHDR_AUTH_:
+			if ((void *)(oh + 1) > c->end)
+				return -MTS_C_ERR_IP;
+			len = nh == NEXTHDR_AUTH_ ? (oh->hdrlen + 2) * 4
+						  : (oh->hdrlen + 1) * 8;
+			nh = oh->nexthdr;
+			if (c->pos + len > c->end)
+				return -MTS_C_ERR_IP;
+			c->pos += len;
+			break;
+		case NEXTHDR_FRAG_:
+			if ((void *)(fh + 1) > c->end)
+				return -MTS_C_ERR_IP;
+			nh = fh->nexthdr;
+			c->pos = fh + 1;
+			if (fh->frag_off & bpf_htons(IP6_OFFSET_))
+				return -MTS_C_ERR_FRAG;
+			break;
+		default:
+			goto done;
+		}
+	}
+	if (nh == NEXTHDR_HOP_ || nh == NEXTHDR_ROUTING_ || nh == NEXTHDR_DEST_ ||
+	    nh == NEXTHDR_AUTH_ || nh == NEXTHDR_FRAG_)
+		return -MTS_C_ERR_IP6_EXT;
+done:
+	l3->hdr_len = c->pos - start;
+	l3->proto = nh;
+	return nh;
+}
+
+static __always_inline int parse_ip(struct cursor *c, __u16 eth_proto,
+				    struct l3_info *l3)
+{
+	if (eth_proto == ETH_P_IP)
+		return parse_ipv4(c, l3);
+	if (eth_proto == ETH_P_IPV6)
+		return parse_ipv6(c, l3);
+	return -MTS_C_NON_IP;
+}
+
+/* The TCP header including its options must be in bounds. */
+static __always_inline int parse_tcp(struct cursor *c, struct tcphdr **th)
+{
+	struct tcphdr *t = c->pos;
+	__u32 len;
+
+	if ((void *)(t + 1) > c->end)
+		return -MTS_C_ERR_TCP;
+	len = t->doff * 4;
+	if (len < sizeof(*t))
+		return -MTS_C_ERR_TCP_HDR;
+	if (c->pos + len > c->end)
+		return -MTS_C_ERR_TCP;
+	*th = t;
+	c->pos += len;
+	return 0;
+}
+
+static __always_inline int parse_udp(struct cursor *c, struct udphdr **uh)
+{
+	struct udphdr *u = c->pos;
+
+	if ((void *)(u + 1) > c->end)
+		return -MTS_C_ERR_UDP;
+	*uh = u;
+	c->pos = u + 1;
+	return 0;
+}
+
+/* Reasons that mean "ran out of linear data", worth a pull and a retry. */
+static __always_inline bool parse_truncated(int r)
+{
+	return r == -MTS_C_ERR_L2 || r == -MTS_C_ERR_IP || r == -MTS_C_ERR_TCP ||
+	       r == -MTS_C_ERR_UDP || r == -MTS_C_ERR_ICMP;
+}
+
+#endif /* MTS_PARSE_H */

@@ -1,0 +1,183 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/*
+ * mtuscope.h - the ABI shared by the BPF programs and userspace.
+ *
+ * Fixed-width types only; every size that both sides need is one constant
+ * here. A flow is keyed by a canonical (bidirectional) 5-tuple, so the two
+ * directions of one connection share one record: dir[0] holds the state of
+ * data sent from the lower (addr, port) end, dir[1] from the higher one.
+ * Each direction record holds what its data sender did (sequence, segment
+ * sizes, retransmissions) and what came back for that data (ACKs, SACKs,
+ * ICMP frag-needed / packet-too-big quoting it).
+ *
+ * Times are "ticks" of 2^20 ns (about 1.05 ms) held in 32 bits: cheap to
+ * compute in BPF (a shift), wrap after 52 days, compared with wrap-safe
+ * subtraction.
+ */
+#ifndef MTUSCOPE_H
+#define MTUSCOPE_H
+
+#include <linux/types.h>
+
+#define MTS_TICK_SHIFT		20
+#define MTS_MS_TO_TICKS(ms)	((__u32)(((__u64)(ms) * 1000000ULL) >> MTS_TICK_SHIFT))
+
+#define MTS_MAX_IFACES		64	/* attached interfaces (counter slots) */
+#define MTS_DEFAULT_FLOWS	262144	/* flow table capacity */
+#define MTS_RINGBUF_BYTES	(256 * 1024)
+#define MTS_VLAN_MAX		2	/* 802.1ad + 802.1Q */
+#define MTS_IPV6_EXT_MAX	6	/* extension headers walked before giving up */
+#define MTS_TCP_OPT_MAX		40	/* option bytes in a TCP header */
+#define MTS_SACK_MAX		4	/* SACK blocks in one option */
+
+/* Map names are shared so the loader cannot drift from the object. */
+#define MTS_MAP_FLOWS		flows
+#define MTS_MAP_COUNTERS	counters
+#define MTS_MAP_EVENTS		events
+
+enum mts_dirn { MTS_INGRESS = 0, MTS_EGRESS = 1 };
+
+struct mts_flow_key {
+	__u32 addr[2][4];	/* network order; [0] < [1] by (addr, port); IPv4 in [i][0] */
+	__u16 port[2];		/* host byte order; 0 for ICMP */
+	__u8  family;		/* AF_INET or AF_INET6 */
+	__u8  proto;		/* IPPROTO_TCP, IPPROTO_UDP */
+	__u16 pad;
+};
+
+/* mts_dir.flags */
+#define MTS_F_SND	0x01	/* snd_nxt is valid */
+#define MTS_F_ACK	0x02	/* snd_una is valid */
+#define MTS_F_PROBE	0x04	/* waiting to see probe_seq delivered */
+#define MTS_F_SACK_HOLE	0x08	/* a SACK showed data above snd_una delivered */
+#define MTS_F_DF	0x10	/* data carried DF (IPv4) or was IPv6 */
+#define MTS_F_FIN	0x20	/* FIN or RST seen from this sender */
+#define MTS_F_PROBE2	0x40	/* waiting to see probe2_seq delivered */
+#define MTS_F_BIG	0x80	/* waiting to see big_seq delivered */
+
+/*
+ * One direction of a flow: 68 bytes. Sizes are IP packet sizes of one wire
+ * segment (a GSO/GRO skb counts as its segments). Per-flow counters
+ * saturate; interface counters are exact.
+ */
+struct mts_dir {
+	__u32 snd_nxt;		/* end of the highest data sent */
+	__u32 snd_una;		/* highest cumulative ACK received */
+	__u32 hole_seq;		/* segment being retransmitted again and again */
+	__u32 probe_seq;	/* segment whose delivery we wait to see */
+	__u32 t_hole;		/* first retransmission of hole_seq */
+	__u32 probe2_seq;	/* a smaller segment sent while probe_seq waits */
+	__u32 t_ack;		/* latest ACK received for this data */
+	__u32 t_ptb;		/* latest frag-needed / packet-too-big */
+	__u32 big_seq;		/* the newest segment of seg_max size */
+	__u16 seg_max;		/* largest segment sent */
+	__u16 deliv_max;	/* largest segment known delivered */
+	__u16 hole_size;	/* size of the hole segment's latest retransmission */
+	__u16 probe_size;
+	__u16 probe_plen;	/* payload bytes of the probe segment */
+	__u16 ptb_mtu;		/* smallest MTU a PTB reported (0: none) */
+	__u16 ptb_rx;		/* PTBs received (ingress) */
+	__u16 ptb_tx;		/* PTBs this box generated (egress, local) */
+	__u16 over_ptb;		/* segments above ptb_mtu sent after the grace */
+	__u16 oversize;		/* DF segments too big for their route (ingress) */
+	__u16 rtx_large;	/* retransmitted segments > large_bytes */
+	__u16 rtx_small;
+	__u16 fib_size;		/* segment size last checked against the route */
+	__u16 route_mtu;	/* MTU of the route when fib_size was too big */
+	__u16 probe2_plen;	/* its payload; its headers are the probe's */
+	__u8  hole_rtx;		/* consecutive retransmissions of hole_seq */
+	__u8  flags;		/* MTS_F_* */
+};
+
+struct mts_flow {
+	struct mts_dir dir[2];
+	__u32 t_first;
+	__u32 t_last;
+	__u32 t_event;		/* latest event sent (rate limit) */
+	__u32 ifindex;		/* interface data last left through */
+};
+
+/* The kernel's memory per flow is this plus its ~64-byte element and bucket
+ * overhead and the 40-byte key: keep the sum within 256 bytes. */
+_Static_assert(sizeof(struct mts_dir) == 68, "mts_dir layout changed");
+_Static_assert(sizeof(struct mts_flow) == 152, "mts_flow outgrew its budget");
+_Static_assert(sizeof(struct mts_flow_key) == 40, "mts_flow_key layout changed");
+
+enum mts_event_type {
+	MTS_EV_HOLE = 1,	/* a segment retransmitted (1st or 2nd time) */
+	MTS_EV_PTB,		/* frag-needed / packet-too-big matched a flow */
+	MTS_EV_OVERSIZE,	/* DF segment too big for its route */
+	MTS_EV_FIN,		/* a watched flow closed */
+};
+
+struct mts_event {
+	struct mts_flow_key key;
+	__u32 ifindex;
+	__u32 ticks;
+	__u8  type;		/* enum mts_event_type */
+	__u8  dir;		/* index into mts_flow.dir */
+	__u16 size;		/* segment size involved */
+	__u16 mtu;		/* PTB or route MTU, if any */
+	__u16 pad;
+};
+
+/*
+ * Per-interface, per-direction counters (per-CPU array, index
+ * slot * 2 + (egress ? 1 : 0)). X-macro so userspace gets the names.
+ * Counters named err_* are packets the parser gave up on, by reason.
+ */
+#define MTS_COUNTERS(X)							\
+	X(PKTS,		"packets")					\
+	X(BYTES,	"bytes")					\
+	X(NON_IP,	"non_ip")					\
+	X(IPV4,		"ipv4")						\
+	X(IPV6,		"ipv6")						\
+	X(TCP,		"tcp")						\
+	X(UDP,		"udp")						\
+	X(ICMP,		"icmp")						\
+	X(GSO,		"gso_packets")					\
+	X(DF_OVERSIZE,	"df_oversize")					\
+	X(RTX_LARGE,	"rtx_large")					\
+	X(RTX_SMALL,	"rtx_small")					\
+	X(PTB_RX,	"ptb_rx")					\
+	X(PTB_TX,	"ptb_tx")					\
+	X(PTB_FWD,	"ptb_forwarded")				\
+	X(PTB_NOFLOW,	"ptb_unmatched")				\
+	X(FLOW_NEW,	"flows_new")					\
+	X(FLOW_FAIL,	"flow_insert_failed")				\
+	X(EVENTS,	"events")					\
+	X(EV_DROP,	"events_dropped")				\
+	X(PULLED,	"headers_pulled")				\
+	X(ERR_L2,	"err_l2_truncated")				\
+	X(ERR_VLAN,	"err_vlan_depth")				\
+	X(ERR_IP,	"err_ip_truncated")				\
+	X(ERR_IP_HDR,	"err_ip_header")				\
+	X(ERR_IP6_EXT,	"err_ipv6_ext")					\
+	X(ERR_FRAG,	"err_fragment")					\
+	X(ERR_TCP,	"err_tcp_truncated")				\
+	X(ERR_TCP_HDR,	"err_tcp_header")				\
+	X(ERR_UDP,	"err_udp_truncated")				\
+	X(ERR_ICMP,	"err_icmp_truncated")				\
+	X(ERR_QUOTE,	"err_icmp_quote")
+
+#define MTS_X_ENUM(id, name) MTS_C_##id,
+enum mts_counter { MTS_COUNTERS(MTS_X_ENUM) MTS_C_MAX };
+#undef MTS_X_ENUM
+
+struct mts_counters {
+	__u64 c[MTS_C_MAX];
+};
+
+enum mts_verdict {
+	MTS_V_NONE = 0,
+	MTS_V_HEALTHY,
+	MTS_V_PMTU_LIMITED,
+	MTS_V_SUSPECT,
+	MTS_V_BLACKHOLE,
+	MTS_V_PTB_IGNORED,
+	MTS_V_RECOVERED,
+	MTS_V_STALLED,
+	MTS_V_MAX
+};
+
+#endif /* MTUSCOPE_H */

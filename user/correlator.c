@@ -1,0 +1,177 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/*
+ * correlator.c - turn one flow record into a verdict.
+ *
+ * The test that separates a PMTU black hole from everything that merely
+ * loses packets: the same segment is sent again and again, the ACK stays
+ * right in front of it, smaller packets still get through (a SACK above the
+ * hole, or the ACK reached exactly this segment), and nothing of this
+ * segment's size was ever delivered on the flow. Random loss and congestion
+ * fail the last test: in a bulk transfer full-size segments get through all
+ * the time, so the delivered size catches up with the lost one. A dead path
+ * fails the liveness test: nothing comes back at all.
+ */
+#include <stddef.h>
+#include <sys/socket.h>
+#include "correlator.h"
+
+#define IPV6_MIN_MTU	1280	/* every IPv6 path carries this; tunnels assume it */
+#define IPV4_SAFE_MTU	576
+
+static const char *const names[MTS_V_MAX] = {
+	[MTS_V_NONE] = "none",
+	[MTS_V_HEALTHY] = "healthy",
+	[MTS_V_PMTU_LIMITED] = "pmtu-limited",
+	[MTS_V_SUSPECT] = "suspect",
+	[MTS_V_BLACKHOLE] = "blackhole",
+	[MTS_V_PTB_IGNORED] = "ptb-ignored",
+	[MTS_V_RECOVERED] = "recovered",
+	[MTS_V_STALLED] = "stalled",
+};
+
+static const int ranks[MTS_V_MAX] = {
+	[MTS_V_BLACKHOLE] = 0,
+	[MTS_V_PTB_IGNORED] = 1,
+	[MTS_V_SUSPECT] = 2,
+	[MTS_V_STALLED] = 3,
+	[MTS_V_PMTU_LIMITED] = 4,
+	[MTS_V_RECOVERED] = 5,
+	[MTS_V_HEALTHY] = 6,
+	[MTS_V_NONE] = 7,
+};
+
+const char *mts_verdict_name(enum mts_verdict v)
+{
+	return (unsigned)v < MTS_V_MAX ? names[v] : "unknown";
+}
+
+int mts_verdict_rank(enum mts_verdict v)
+{
+	return (unsigned)v < MTS_V_MAX ? ranks[v] : MTS_V_MAX;
+}
+
+void mts_corr_defaults(struct mts_corr_cfg *cfg)
+{
+	/* Linux resends a lost head segment at ~0.2 s and ~0.6 s: the second
+	 * resend lands inside the first second. */
+	cfg->hole_rtx_min = 2;
+	cfg->suspect_ticks = MTS_MS_TO_TICKS(150);
+	cfg->over_ptb_min = 1;
+}
+
+static bool tick_before(__u32 a, __u32 b)
+{
+	return (__s32)(a - b) < 0;
+}
+
+static unsigned mss_for(int family, unsigned mtu)
+{
+	unsigned hdrs = family == AF_INET6 ? 60 : 40;
+
+	return mtu > hdrs ? mtu - hdrs : 0;
+}
+
+void mts_advise(int family, unsigned low, unsigned high, unsigned *mtu, unsigned *mss)
+{
+	unsigned m = low;
+
+	/* Passive evidence bounds the wall loosely (a handshake proves 60
+	 * bytes); advise the largest size every sane path carries when it
+	 * lies inside the bounds, else what was seen delivered. */
+	if (high > IPV6_MIN_MTU && m < IPV6_MIN_MTU)
+		m = IPV6_MIN_MTU;
+	else if (family == AF_INET && high > IPV4_SAFE_MTU && m < IPV4_SAFE_MTU)
+		m = IPV4_SAFE_MTU;
+	if (high && m >= high)
+		m = high - 1;
+	*mtu = m;
+	*mss = mss_for(family, m);
+}
+
+static void set_wall(struct mts_assessment *a, int family, unsigned low, unsigned high)
+{
+	a->wall_low = low;
+	a->wall_high = high;
+	mts_advise(family, low, high, &a->advice_mtu, &a->advice_mss);
+}
+
+static enum mts_verdict assess_dir(const struct mts_corr_cfg *cfg, int family,
+				   const struct mts_dir *d, __u32 now,
+				   struct mts_assessment *a)
+{
+	bool hole = d->hole_rtx > 0;
+	bool large = hole && d->hole_size > d->deliv_max;
+	bool acked = d->flags & MTS_F_ACK;
+	bool ptb = d->ptb_mtu && (d->ptb_rx || d->ptb_tx);
+	bool repeated = d->hole_rtx >= cfg->hole_rtx_min;
+	/* Small packets still get through: later data was SACKed, or the
+	 * cumulative ACK came right up to the lost segment. */
+	bool small_pass = (d->flags & MTS_F_SACK_HOLE) || (acked && d->snd_una == d->hole_seq);
+	bool silent = !acked || tick_before(d->t_ack, d->t_hole);
+
+	if (hole && ptb && d->hole_size > d->ptb_mtu && d->over_ptb >= cfg->over_ptb_min) {
+		a->why = "sender keeps resending above the MTU a PTB reported";
+		a->wall_low = d->deliv_max;
+		a->wall_high = d->ptb_mtu + 1;
+		a->advice_mtu = d->ptb_mtu;
+		a->advice_mss = mss_for(family, d->ptb_mtu);
+		return MTS_V_PTB_IGNORED;
+	}
+	if (large && repeated && small_pass) {
+		a->why = (d->flags & MTS_F_SACK_HOLE)
+			 ? "large segment resent, never delivered; smaller data behind it arrives"
+			 : "large segment resent, never delivered; everything before it arrived";
+		set_wall(a, family, d->deliv_max, d->hole_size);
+		return MTS_V_BLACKHOLE;
+	}
+	if (hole && repeated && silent) {
+		a->why = "segment resent, nothing comes back";
+		return MTS_V_STALLED;
+	}
+	if (large && (repeated || !tick_before(now - d->t_hole, cfg->suspect_ticks))) {
+		a->why = "large segment resent and not yet delivered";
+		set_wall(a, family, d->deliv_max, d->hole_size);
+		return MTS_V_SUSPECT;
+	}
+	if (ptb) {
+		a->why = "PTB seen; sender adapted";
+		a->wall_low = d->deliv_max;
+		a->wall_high = d->ptb_mtu + 1;
+		a->advice_mtu = d->ptb_mtu;
+		a->advice_mss = mss_for(family, d->ptb_mtu);
+		return MTS_V_PMTU_LIMITED;
+	}
+	a->why = "data delivered";
+	return MTS_V_HEALTHY;
+}
+
+enum mts_verdict mts_assess(const struct mts_corr_cfg *cfg, const struct mts_flow_key *key,
+			    const struct mts_flow *flow, __u32 now, enum mts_verdict prev,
+			    struct mts_assessment *out)
+{
+	struct mts_assessment best = { .verdict = MTS_V_NONE, .dir = -1 };
+
+	for (int i = 0; i < 2; i++) {
+		struct mts_assessment a = { .dir = i };
+		const struct mts_dir *d = &flow->dir[i];
+
+		if (!d->seg_max && !d->ptb_mtu)
+			continue;	/* this end sent nothing we saw */
+		a.verdict = assess_dir(cfg, key->family, d, now, &a);
+		if (best.verdict == MTS_V_NONE ||
+		    mts_verdict_rank(a.verdict) < mts_verdict_rank(best.verdict) ||
+		    (a.verdict == best.verdict && d->seg_max > flow->dir[best.dir].seg_max))
+			best = a;
+	}
+	if (best.verdict == MTS_V_NONE) {
+		best.verdict = MTS_V_HEALTHY;
+		best.why = "no data seen";
+	}
+	if ((prev == MTS_V_BLACKHOLE || prev == MTS_V_PTB_IGNORED || prev == MTS_V_RECOVERED) &&
+	    (best.verdict == MTS_V_HEALTHY || best.verdict == MTS_V_PMTU_LIMITED)) {
+		best.verdict = MTS_V_RECOVERED;
+		best.why = "data flows again past the former hole";
+	}
+	*out = best;
+	return best.verdict;
+}

@@ -1,0 +1,46 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/*
+ * correlator - pure: a flow record in, a verdict with the wall and the fix
+ * out. No BPF, no I/O, no clock: the caller passes "now" in ticks, so unit
+ * tests and pcap replay drive it exactly as the live loop does.
+ */
+#ifndef MTS_CORRELATOR_H
+#define MTS_CORRELATOR_H
+
+#include <stdbool.h>
+#include "mtuscope.h"
+
+struct mts_corr_cfg {
+	unsigned hole_rtx_min;	/* resends of one segment before blackhole/stalled */
+	unsigned suspect_ticks;	/* an open hole this old on a large segment: suspect */
+	unsigned over_ptb_min;	/* segments above a PTB's MTU before ptb-ignored */
+};
+
+struct mts_assessment {
+	enum mts_verdict verdict;
+	int dir;		/* data sender end (index into key/flow), -1: none */
+	unsigned wall_low;	/* largest IP packet known delivered (0: unknown) */
+	unsigned wall_high;	/* smallest IP packet repeatedly lost (0: unknown) */
+	unsigned advice_mtu;	/* MTU to set on the tunnel/interface (0: none) */
+	unsigned advice_mss;	/* TCP MSS to clamp to (0: none) */
+	const char *why;	/* one short phrase: the evidence */
+};
+
+void mts_corr_defaults(struct mts_corr_cfg *cfg);
+
+/*
+ * Judge a flow. prev is the verdict given last time (MTS_V_NONE at first):
+ * a flow that was a black hole and now moves data is "recovered".
+ */
+enum mts_verdict mts_assess(const struct mts_corr_cfg *cfg, const struct mts_flow_key *key,
+			    const struct mts_flow *flow, __u32 now, enum mts_verdict prev,
+			    struct mts_assessment *out);
+
+/* Worst first: blackhole, ptb-ignored, suspect, stalled, pmtu-limited, ... */
+int mts_verdict_rank(enum mts_verdict v);
+const char *mts_verdict_name(enum mts_verdict v);
+
+/* The MTU and MSS to advise when packets up to low arrive and high do not. */
+void mts_advise(int family, unsigned low, unsigned high, unsigned *mtu, unsigned *mss);
+
+#endif

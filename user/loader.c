@@ -1,0 +1,381 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+#include <errno.h>
+#include <linux/capability.h>
+#include <net/if_arp.h>
+#include <linux/netlink.h>
+#include <linux/pkt_sched.h>
+#include <linux/rtnetlink.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include "flow.skel.h"
+#include "loader.h"
+
+/* Debian's libbpf 1.1 and UAPI headers predate TCX (kernel 6.6). */
+#define MTS_BPF_TCX_INGRESS	46
+#define MTS_BPF_TCX_EGRESS	47
+
+/* Where our cls_bpf filters live in the clsact fallback: fixed, so a new
+ * run replaces what a killed one left instead of stacking a second copy. */
+#define MTS_TC_HANDLE		0x6d7473	/* "mts" */
+#define MTS_TC_PRIO		0xc0de
+
+#define ERR(...) snprintf(err, errlen, __VA_ARGS__)
+
+static bool verbose_print;
+
+static int print_libbpf(enum libbpf_print_level level, const char *fmt, va_list args)
+{
+	(void)level;
+	if (!verbose_print)
+		return 0;
+	return vfprintf(stderr, fmt, args);
+}
+
+const char *mts_hook_name(enum mts_hook h)
+{
+	return h == MTS_HOOK_TCX ? "tcx" : h == MTS_HOOK_TC ? "tc" : "auto";
+}
+
+int mts_check_privileges(char *err, size_t errlen)
+{
+	struct __user_cap_header_struct hdr = { .version = _LINUX_CAPABILITY_VERSION_3 };
+	struct __user_cap_data_struct data[2] = {};
+	bool bpf, net;
+
+	if (syscall(SYS_capget, &hdr, data))
+		return 0;	/* cannot tell: let the kernel decide */
+	net = data[0].effective & (1u << CAP_NET_ADMIN);
+	bpf = data[CAP_BPF >> 5].effective & (1u << (CAP_BPF & 31)) ||
+	      data[0].effective & (1u << CAP_SYS_ADMIN);
+	if (bpf && net)
+		return 0;
+	ERR("not permitted: mtuscope needs root, or CAP_BPF and CAP_NET_ADMIN "
+	    "(missing:%s%s); try sudo", bpf ? "" : " CAP_BPF", net ? "" : " CAP_NET_ADMIN");
+	return -EPERM;
+}
+
+static int iface_type(const char *name)
+{
+	struct ifreq ifr = {};
+	int sk, type = -1;
+
+	sk = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (sk < 0)
+		return -1;
+	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", name);
+	if (!ioctl(sk, SIOCGIFHWADDR, &ifr))
+		type = ifr.ifr_hwaddr.sa_family;
+	close(sk);
+	return type;
+}
+
+/*
+ * Filters on a clsact hook other than ours, via an RTM_GETTFILTER dump
+ * (libbpf has no way to list them). A dump also reports one header entry
+ * per priority with handle 0; only real filters carry a handle.
+ */
+static int tc_other_filters(int ifindex, __u32 parent)
+{
+	struct {
+		struct nlmsghdr n;
+		struct tcmsg t;
+	} req = {
+		.n.nlmsg_len = NLMSG_LENGTH(sizeof(struct tcmsg)),
+		.n.nlmsg_type = RTM_GETTFILTER,
+		.n.nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP,
+		.t.tcm_family = AF_UNSPEC,
+		.t.tcm_ifindex = ifindex,
+		.t.tcm_parent = parent,
+	};
+	char buf[16384];
+	int sk, count = 0;
+
+	sk = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
+	if (sk < 0)
+		return -errno;
+	if (send(sk, &req, req.n.nlmsg_len, 0) < 0) {
+		count = -errno;
+		goto out;
+	}
+	for (;;) {
+		ssize_t len = recv(sk, buf, sizeof(buf), 0);
+		struct nlmsghdr *nh;
+
+		if (len < 0) {
+			count = -errno;
+			goto out;
+		}
+		for (nh = (void *)buf; NLMSG_OK(nh, len); nh = NLMSG_NEXT(nh, len)) {
+			struct tcmsg *t = NLMSG_DATA(nh);
+
+			if (nh->nlmsg_type == NLMSG_DONE)
+				goto out;
+			if (nh->nlmsg_type == NLMSG_ERROR) {
+				count = -EIO;
+				goto out;
+			}
+			if (nh->nlmsg_type == RTM_NEWTFILTER && t->tcm_handle &&
+			    !(t->tcm_handle == MTS_TC_HANDLE && t->tcm_info >> 16 == MTS_TC_PRIO))
+				count++;
+		}
+	}
+out:
+	close(sk);
+	return count;
+}
+
+static int attach_tc(struct mts_iface *ifc, int dir, int prog_fd)
+{
+	LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = ifc->ifindex,
+		    .attach_point = dir ? BPF_TC_EGRESS : BPF_TC_INGRESS);
+	LIBBPF_OPTS(bpf_tc_opts, opts, .handle = MTS_TC_HANDLE, .priority = MTS_TC_PRIO,
+		    .prog_fd = prog_fd, .flags = BPF_TC_F_REPLACE);
+	int err;
+
+	err = bpf_tc_hook_create(&hook);
+	if (!err)
+		ifc->qdisc_created = true;
+	else if (err != -EEXIST)
+		return err;
+	err = bpf_tc_attach(&hook, &opts);
+	if (!err)
+		ifc->tc_attached[dir] = true;
+	return err;
+}
+
+static void detach_tc(struct mts_iface *ifc)
+{
+	for (int dir = 0; dir < 2; dir++) {
+		LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = ifc->ifindex,
+			    .attach_point = dir ? BPF_TC_EGRESS : BPF_TC_INGRESS);
+		LIBBPF_OPTS(bpf_tc_opts, opts, .handle = MTS_TC_HANDLE, .priority = MTS_TC_PRIO);
+
+		if (ifc->tc_attached[dir])
+			bpf_tc_detach(&hook, &opts);
+		ifc->tc_attached[dir] = false;
+	}
+	/* Remove the qdisc only if we made it and no other tool's filter
+	 * has moved in since. */
+	if (ifc->qdisc_created &&
+	    tc_other_filters(ifc->ifindex, TC_H_MAKE(TC_H_CLSACT, TC_H_MIN_INGRESS)) == 0 &&
+	    tc_other_filters(ifc->ifindex, TC_H_MAKE(TC_H_CLSACT, TC_H_MIN_EGRESS)) == 0) {
+		LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = ifc->ifindex,
+			    .attach_point = BPF_TC_INGRESS | BPF_TC_EGRESS);
+
+		bpf_tc_hook_destroy(&hook);
+	}
+	ifc->qdisc_created = false;
+}
+
+static int attach_iface(struct mts_iface *ifc, enum mts_hook want, char *err, size_t errlen)
+{
+	int fds[2] = { bpf_program__fd(ifc->skel->progs.mts_ingress),
+		       bpf_program__fd(ifc->skel->progs.mts_egress) };
+	int types[2] = { MTS_BPF_TCX_INGRESS, MTS_BPF_TCX_EGRESS };
+	int rc;
+
+	if (want != MTS_HOOK_TC) {
+		for (int dir = 0; dir < 2; dir++) {
+			rc = bpf_link_create(fds[dir], ifc->ifindex,
+					     (enum bpf_attach_type)types[dir], NULL);
+			if (rc < 0) {
+				rc = -errno;
+				break;
+			}
+			ifc->link_fd[dir] = rc;
+			rc = 0;
+		}
+		if (!rc) {
+			ifc->hook = MTS_HOOK_TCX;
+			return 0;
+		}
+		for (int dir = 0; dir < 2; dir++) {
+			if (ifc->link_fd[dir] >= 0)
+				close(ifc->link_fd[dir]);
+			ifc->link_fd[dir] = -1;
+		}
+		/* EINVAL: this kernel does not know TCX; anything else is real. */
+		if (want == MTS_HOOK_TCX || rc != -EINVAL) {
+			ERR("attaching to %s through TCX failed: %s%s", ifc->name, strerror(-rc),
+			    rc == -EINVAL ? " (kernel without TCX? try --hook tc)" : "");
+			return rc;
+		}
+	}
+	for (int dir = 0; dir < 2; dir++) {
+		rc = attach_tc(ifc, dir, fds[dir]);
+		if (rc) {
+			ERR("attaching to %s %s (clsact) failed: %s", ifc->name,
+			    dir ? "egress" : "ingress", strerror(-rc));
+			return rc;
+		}
+	}
+	ifc->hook = MTS_HOOK_TC;
+	return 0;
+}
+
+static int load_iface(struct mts_loader *L, struct mts_iface *ifc, int slot,
+		      const struct mts_loader_opts *o, char *err, size_t errlen)
+{
+	struct flow_bpf *s;
+	int rc;
+
+	s = flow_bpf__open();
+	if (!s) {
+		rc = -errno;
+		ERR("opening the BPF object failed: %s", strerror(-rc));
+		return rc;
+	}
+	s->rodata->cfg_ifslot = slot;
+	s->rodata->cfg_l3 = ifc->l3;
+	s->rodata->cfg_replay = o->replay;
+	if (o->large_bytes)
+		s->rodata->cfg_large_bytes = o->large_bytes;
+	if (slot == 0) {
+		rc = bpf_map__set_max_entries(s->maps.flows, L->flows_max);
+	} else {
+		rc = bpf_map__reuse_fd(s->maps.flows, L->flows_fd);
+		rc = rc ?: bpf_map__reuse_fd(s->maps.counters, L->counters_fd);
+		rc = rc ?: bpf_map__reuse_fd(s->maps.events, L->events_fd);
+	}
+	if (rc) {
+		ERR("preparing BPF maps failed: %s", strerror(-rc));
+		flow_bpf__destroy(s);
+		return rc;
+	}
+	rc = flow_bpf__load(s);
+	if (rc) {
+		ERR("loading the BPF programs%s%s failed: %s%s", *ifc->name ? " for " : "",
+		    ifc->name, strerror(-rc),
+		    verbose_print ? "" : " (run with --verbose for the verifier log)");
+		flow_bpf__destroy(s);
+		return rc;
+	}
+	ifc->skel = s;
+	if (slot == 0) {
+		L->flows_fd = bpf_map__fd(s->maps.flows);
+		L->counters_fd = bpf_map__fd(s->maps.counters);
+		L->events_fd = bpf_map__fd(s->maps.events);
+	}
+	return 0;
+}
+
+int mts_loader_open(struct mts_loader *L, const struct mts_loader_opts *o,
+		    char *err, size_t errlen)
+{
+	int n = o->n_ifaces > 0 ? o->n_ifaces : 1;
+	int rc;
+
+	memset(L, 0, sizeof(*L));
+	L->flows_fd = L->counters_fd = L->events_fd = -1;
+	L->flows_max = o->flows_max ? o->flows_max : MTS_DEFAULT_FLOWS;
+	L->ncpus = libbpf_num_possible_cpus();
+	verbose_print = o->verbose;
+	libbpf_set_print(print_libbpf);
+
+	if (o->n_ifaces > MTS_MAX_IFACES) {
+		ERR("too many interfaces: %d (at most %d)", o->n_ifaces, MTS_MAX_IFACES);
+		return -E2BIG;
+	}
+	/* Resolve every name before touching the kernel: a typo costs nothing. */
+	for (int i = 0; i < o->n_ifaces; i++) {
+		struct mts_iface *ifc = &L->ifs[i];
+		int type;
+
+		if (strlen(o->ifaces[i]) >= IF_NAMESIZE || !(ifc->ifindex = if_nametoindex(o->ifaces[i]))) {
+			ERR("unknown interface '%s' (see `ip link`)", o->ifaces[i]);
+			return -ENODEV;
+		}
+		for (int j = 0; j < i; j++)
+			if (L->ifs[j].ifindex == ifc->ifindex) {
+				ERR("interface '%s' named twice", o->ifaces[i]);
+				return -EINVAL;
+			}
+		snprintf(ifc->name, sizeof(ifc->name), "%s", o->ifaces[i]);
+		type = iface_type(ifc->name);
+		ifc->l3 = type != ARPHRD_ETHER && type != ARPHRD_LOOPBACK;
+		ifc->link_fd[0] = ifc->link_fd[1] = -1;
+	}
+	rc = mts_check_privileges(err, errlen);
+	if (rc)
+		return rc;
+
+	for (int i = 0; i < n; i++) {
+		rc = load_iface(L, &L->ifs[i], i, o, err, errlen);
+		if (rc)
+			goto fail;
+		L->n = i + 1;
+	}
+	if (o->attach) {
+		for (int i = 0; i < o->n_ifaces; i++) {
+			rc = attach_iface(&L->ifs[i], o->hook, err, errlen);
+			if (rc)
+				goto fail;
+		}
+	}
+	return 0;
+fail:
+	mts_loader_close(L);
+	return rc;
+}
+
+void mts_loader_close(struct mts_loader *L)
+{
+	for (int i = 0; i < L->n; i++) {
+		struct mts_iface *ifc = &L->ifs[i];
+
+		for (int dir = 0; dir < 2; dir++) {
+			if (ifc->link_fd[dir] >= 0)
+				close(ifc->link_fd[dir]);
+			ifc->link_fd[dir] = -1;
+		}
+		if (ifc->tc_attached[0] || ifc->tc_attached[1] || ifc->qdisc_created)
+			detach_tc(ifc);
+		flow_bpf__destroy(ifc->skel);
+		ifc->skel = NULL;
+	}
+	L->n = 0;
+}
+
+int mts_loader_counters(const struct mts_loader *L, int slot, int egress,
+			struct mts_counters *out)
+{
+	struct mts_counters *percpu;
+	__u32 key = slot * 2 + !!egress;
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	percpu = calloc(L->ncpus, sizeof(*percpu));
+	if (!percpu)
+		return -ENOMEM;
+	rc = bpf_map_lookup_elem(L->counters_fd, &key, percpu);
+	if (!rc)
+		for (int c = 0; c < L->ncpus; c++)
+			for (int i = 0; i < MTS_C_MAX; i++)
+				out->c[i] += percpu[c].c[i];
+	free(percpu);
+	return rc ? -errno : 0;
+}
+
+const char *mts_loader_ifname(const struct mts_loader *L, int ifindex)
+{
+	for (int i = 0; i < L->n; i++)
+		if (L->ifs[i].ifindex == ifindex)
+			return L->ifs[i].name;
+	return NULL;
+}
+
+int mts_loader_prog_fd(const struct mts_loader *L, int slot, int egress)
+{
+	if (slot < 0 || slot >= L->n)
+		return -1;
+	return bpf_program__fd(egress ? L->ifs[slot].skel->progs.mts_egress
+				      : L->ifs[slot].skel->progs.mts_ingress);
+}

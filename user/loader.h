@@ -1,0 +1,70 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/*
+ * loader - open, load, attach and detach the BPF side.
+ *
+ * One object per interface (its counter slot and L2/L3 framing are
+ * read-only constants the verifier prunes on), all sharing one flow table,
+ * one counter array and one ring buffer. Attached through TCX links where
+ * the kernel has them (a link dies with its process, so even a SIGKILLed
+ * run leaves nothing behind); otherwise clsact + cls_bpf at a fixed handle
+ * and priority, replacing what a killed run of ours left there.
+ */
+#ifndef MTS_LOADER_H
+#define MTS_LOADER_H
+
+#include <net/if.h>
+#include <stdbool.h>
+#include "mtuscope.h"
+
+enum mts_hook { MTS_HOOK_AUTO, MTS_HOOK_TCX, MTS_HOOK_TC };
+
+struct mts_loader_opts {
+	char *const *ifaces;
+	int n_ifaces;
+	enum mts_hook hook;
+	bool verbose;
+	__u32 flows_max;	/* flow table capacity */
+	__u16 large_bytes;	/* segments above this count as large */
+	bool attach;		/* false: load only (replay, tests) */
+	bool replay;		/* clock from skb->tstamp */
+};
+
+struct flow_bpf;
+
+struct mts_iface {
+	char name[IF_NAMESIZE];
+	int ifindex;
+	bool l3;		/* no L2 header (TUN, WireGuard, IP tunnels) */
+	enum mts_hook hook;	/* how it is attached */
+	struct flow_bpf *skel;
+	int link_fd[2];		/* TCX links: ingress, egress */
+	bool tc_attached[2];
+	bool qdisc_created;	/* we made the clsact qdisc */
+};
+
+struct mts_loader {
+	struct mts_iface ifs[MTS_MAX_IFACES];
+	int n;
+	int flows_fd, counters_fd, events_fd;
+	__u32 flows_max;
+	int ncpus;
+};
+
+/* On failure returns -errno and leaves a message for a human in err. */
+int mts_loader_open(struct mts_loader *L, const struct mts_loader_opts *o,
+		    char *err, size_t errlen);
+void mts_loader_close(struct mts_loader *L);
+
+/* Counters of slot (interface index in L->ifs), summed over CPUs. */
+int mts_loader_counters(const struct mts_loader *L, int slot, int egress,
+			struct mts_counters *out);
+const char *mts_loader_ifname(const struct mts_loader *L, int ifindex);
+const char *mts_hook_name(enum mts_hook h);
+
+/* Root or CAP_BPF + CAP_NET_ADMIN: a clear message instead of EPERM later. */
+int mts_check_privileges(char *err, size_t errlen);
+
+/* Program fds of slot for BPF_PROG_TEST_RUN (replay). */
+int mts_loader_prog_fd(const struct mts_loader *L, int slot, int egress);
+
+#endif

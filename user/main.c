@@ -1,0 +1,151 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/* main.c - the command line: subcommands and their options, nothing else. */
+#include <argp.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "watch.h"
+
+const char *argp_program_version = "mtuscope " MTS_VERSION;
+const char *argp_program_bug_address = "the mtuscope issue tracker";
+
+static const char usage_top[] =
+"Usage: mtuscope COMMAND [OPTION...] [ARG...]\n"
+"Find path-MTU black holes on a live gateway, passively and at line rate.\n"
+"\n"
+"Commands:\n"
+"  watch IFACE...   attach to the interfaces and print one line per verdict change\n"
+"\n"
+"Run `mtuscope COMMAND --help` for a command's options.\n"
+"\n"
+"Examples:\n"
+"  mtuscope watch wg0 eth0             # the tunnel and its underlay\n"
+"  mtuscope watch --json -d 60 wg0     # JSON lines for 60 seconds\n";
+
+/* ------------------------------------------------------------------ watch */
+
+enum { OPT_HOOK = 1000, OPT_FLOWS, OPT_LARGE };
+
+static const struct argp_option watch_options[] = {
+	{ "json", 'j', NULL, 0, "One JSON object per line (schema in README)", 0 },
+	{ "duration", 'd', "SEC", 0, "Stop after SEC seconds (default: until Ctrl-C)", 0 },
+	{ "verbose", 'v', NULL, 0, "Show libbpf's messages and the verifier log", 0 },
+	{ "hook", OPT_HOOK, "auto|tcx|tc", 0,
+	  "How to attach: TCX links (kernel 6.6+), clsact, or auto (default)", 0 },
+	{ "flows", OPT_FLOWS, "N", 0, "Flow table capacity (default 262144)", 0 },
+	{ "large-bytes", OPT_LARGE, "N", 0,
+	  "Segments above N bytes count as large (default 1280)", 0 },
+	{ 0 }
+};
+
+static const char watch_doc[] =
+"Attach to each IFACE (tc ingress and egress; Ethernet and L3 devices such as "
+"WireGuard alike) and report each flow's verdict when it changes: healthy, "
+"pmtu-limited, suspect, blackhole, ptb-ignored, recovered, stalled. A blackhole "
+"comes with the wall (largest IP packet delivered, smallest lost) and the fix "
+"(MTU to set, MSS to clamp to). Detaches on exit, Ctrl-C, SIGTERM or --duration."
+"\vExamples:\n"
+"  mtuscope watch wg0 eth0\n"
+"  mtuscope watch --json --duration 30 wg0 eth0 eth1\n"
+"\n"
+"Needs root, or CAP_BPF and CAP_NET_ADMIN.";
+
+static int parse_uint(const char *s, unsigned long min, unsigned long max, unsigned long *out)
+{
+	char *end;
+	unsigned long v;
+
+	errno = 0;
+	v = strtoul(s, &end, 10);
+	if (errno || end == s || *end || *s == '-' || v < min || v > max)
+		return -EINVAL;
+	*out = v;
+	return 0;
+}
+
+static error_t watch_parse(int key, char *arg, struct argp_state *state)
+{
+	struct mts_watch_opts *o = state->input;
+	unsigned long v;
+	char *end;
+
+	switch (key) {
+	case 'j':
+		o->json = true;
+		break;
+	case 'd':
+		errno = 0;
+		o->duration = strtod(arg, &end);
+		if (errno || end == arg || *end || !(o->duration > 0) || o->duration > 1e9)
+			argp_error(state, "invalid --duration '%s': expected seconds > 0", arg);
+		break;
+	case 'v':
+		o->lo.verbose = true;
+		break;
+	case OPT_HOOK:
+		if (!strcmp(arg, "auto"))
+			o->lo.hook = MTS_HOOK_AUTO;
+		else if (!strcmp(arg, "tcx"))
+			o->lo.hook = MTS_HOOK_TCX;
+		else if (!strcmp(arg, "tc"))
+			o->lo.hook = MTS_HOOK_TC;
+		else
+			argp_error(state, "invalid --hook '%s': expected auto, tcx or tc", arg);
+		break;
+	case OPT_FLOWS:
+		if (parse_uint(arg, 1024, 1u << 24, &v))
+			argp_error(state, "invalid --flows '%s': expected 1024..16777216", arg);
+		o->lo.flows_max = v;
+		break;
+	case OPT_LARGE:
+		if (parse_uint(arg, 576, 65535, &v))
+			argp_error(state, "invalid --large-bytes '%s': expected 576..65535", arg);
+		o->lo.large_bytes = v;
+		break;
+	case ARGP_KEY_ARG:
+		return ARGP_ERR_UNKNOWN;	/* interfaces are collected below */
+	case ARGP_KEY_ARGS:
+		o->lo.ifaces = state->argv + state->next;
+		o->lo.n_ifaces = state->argc - state->next;
+		break;
+	case ARGP_KEY_NO_ARGS:
+		argp_error(state, "no interface given (e.g. mtuscope watch wg0 eth0)");
+		break;
+	default:
+		return ARGP_ERR_UNKNOWN;
+	}
+	return 0;
+}
+
+static int cmd_watch(int argc, char **argv)
+{
+	struct argp argp = { watch_options, watch_parse, "IFACE...", watch_doc, 0, 0, 0 };
+	struct mts_watch_opts o = {
+		.lo = { .hook = MTS_HOOK_AUTO, .attach = true },
+		.tick_ms = 100,
+	};
+
+	argp_parse(&argp, argc, argv, 0, NULL, &o);
+	return mts_watch(&o);
+}
+
+int main(int argc, char **argv)
+{
+	const char *cmd = argc > 1 ? argv[1] : NULL;
+
+	if (!cmd || !strcmp(cmd, "-h") || !strcmp(cmd, "--help") || !strcmp(cmd, "help")) {
+		fputs(usage_top, cmd ? stdout : stderr);
+		return cmd ? 0 : 64;
+	}
+	if (!strcmp(cmd, "-V") || !strcmp(cmd, "--version")) {
+		printf("%s\n", argp_program_version);
+		return 0;
+	}
+	if (!strcmp(cmd, "watch")) {
+		argv[1] = "mtuscope watch";
+		return cmd_watch(argc - 1, argv + 1);
+	}
+	fprintf(stderr, "mtuscope: unknown command '%s' (try mtuscope --help)\n", cmd);
+	return 64;
+}

@@ -1,0 +1,81 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/* out_text.c - one line per verdict change, with the fix spelled out. */
+#include <sys/socket.h>
+#include <time.h>
+#include "format.h"
+#include "output.h"
+
+static void clock_str(char *buf, size_t len, double ts)
+{
+	time_t secs = (time_t)ts;
+	struct tm tm;
+
+	localtime_r(&secs, &tm);
+	snprintf(buf, len, "%02d:%02d:%02d.%03d", tm.tm_hour, tm.tm_min, tm.tm_sec,
+		 (int)((ts - secs) * 1000));
+}
+
+void mts_text_start(FILE *f, const struct mts_iface_report *ifs, int n)
+{
+	fprintf(f, "watching");
+	for (int i = 0; i < n; i++)
+		fprintf(f, "%s %s (%s%s)", i ? "," : "", ifs[i].name, ifs[i].hook,
+			ifs[i].l3 ? ", L3" : "");
+	fprintf(f, "; one line per verdict change, Ctrl-C to stop\n");
+	fflush(f);
+}
+
+void mts_text_verdict(FILE *f, const struct mts_report *r)
+{
+	const struct mts_track *t = r->t;
+	const struct mts_assessment *a = &t->a;
+	int dir = a->dir < 0 ? 0 : a->dir;
+	char when[16], src[MTS_ENDPOINT_LEN], dst[MTS_ENDPOINT_LEN];
+	const char *ipt = t->key.family == AF_INET6 ? "ip6tables" : "iptables";
+
+	clock_str(when, sizeof(when), r->ts);
+	mts_fmt_endpoint(src, sizeof(src), &t->key, dir);
+	mts_fmt_endpoint(dst, sizeof(dst), &t->key, !dir);
+	fprintf(f, "%s %-12s %s %s %s -> %s", when, mts_verdict_name(a->verdict), r->iface,
+		mts_proto_name(t->key.proto), src, dst);
+	if (a->wall_high)
+		fprintf(f, "  wall %u..%u", a->wall_low, a->wall_high);
+	fprintf(f, "\n             %s\n", a->why ? a->why : "");
+	if (a->advice_mtu && (a->verdict == MTS_V_BLACKHOLE || a->verdict == MTS_V_PTB_IGNORED ||
+			      a->verdict == MTS_V_SUSPECT)) {
+		fprintf(f, "             fix: MTU %u on %s, clamp TCP MSS to %u:\n",
+			a->advice_mtu, r->iface, a->advice_mss);
+		fprintf(f, "               ip link set dev %s mtu %u\n", r->iface, a->advice_mtu);
+		fprintf(f, "               %s -t mangle -A FORWARD -o %s -p tcp --tcp-flags SYN,RST SYN "
+			"-j TCPMSS --set-mss %u\n", ipt, r->iface, a->advice_mss);
+	}
+	fflush(f);
+}
+
+void mts_text_summary(FILE *f, const struct mts_summary *s)
+{
+	bool any = false;
+
+	fprintf(f, "summary: verdicts issued:");
+	for (int v = MTS_V_HEALTHY; v < MTS_V_MAX; v++)
+		if (s->issued[v]) {
+			fprintf(f, " %s %lu", mts_verdict_name(v), s->issued[v]);
+			any = true;
+		}
+	fprintf(f, "%s\n", any ? "" : " none");
+	for (int i = 0; i < s->n_ifs; i++) {
+		const struct mts_iface_report *ifr = &s->ifs[i];
+		unsigned long long errs = 0;
+
+		for (int c = MTS_C_ERR_L2; c < MTS_C_MAX; c++)
+			errs += ifr->in.c[c] + ifr->out.c[c];
+		fprintf(f, "  %s: %llu packets in, %llu out, %llu large resends, %llu PTB in, "
+			"%llu PTB out, %llu unparsable\n", ifr->name,
+			(unsigned long long)ifr->in.c[MTS_C_PKTS],
+			(unsigned long long)ifr->out.c[MTS_C_PKTS],
+			(unsigned long long)ifr->out.c[MTS_C_RTX_LARGE],
+			(unsigned long long)ifr->in.c[MTS_C_PTB_RX],
+			(unsigned long long)ifr->out.c[MTS_C_PTB_TX], errs);
+	}
+	fflush(f);
+}

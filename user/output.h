@@ -1,0 +1,38 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/* output - renderers of the model: plain text and JSON lines. */
+#ifndef MTS_OUTPUT_H
+#define MTS_OUTPUT_H
+
+#include <stdio.h>
+#include "model.h"
+
+struct mts_report {
+	double ts;		/* Unix time */
+	const char *iface;	/* where the flow's data leaves */
+	const struct mts_track *t;
+};
+
+struct mts_iface_report {
+	const char *name;
+	const char *hook;
+	int l3;
+	struct mts_counters in, out;
+};
+
+struct mts_summary {
+	double ts;
+	unsigned long flows[MTS_V_MAX];		/* tracked flows by current verdict */
+	unsigned long issued[MTS_V_MAX];	/* verdict changes made */
+	const struct mts_iface_report *ifs;
+	int n_ifs;
+};
+
+void mts_text_start(FILE *f, const struct mts_iface_report *ifs, int n);
+void mts_text_verdict(FILE *f, const struct mts_report *r);
+void mts_text_summary(FILE *f, const struct mts_summary *s);
+
+void mts_json_start(FILE *f, double ts, const struct mts_iface_report *ifs, int n);
+void mts_json_verdict(FILE *f, const struct mts_report *r);
+void mts_json_summary(FILE *f, const struct mts_summary *s);
+
+#endif

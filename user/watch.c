@@ -1,0 +1,230 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/*
+ * watch.c - the live loop: events name flows to watch, a tick reads their
+ * records and judges them, verdict changes go to the output.
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include "format.h"
+#include "output.h"
+#include "watch.h"
+
+#define MTS_LINGER_MS	30000	/* keep an unremarkable flow this long */
+
+static volatile sig_atomic_t stop;
+
+static void on_signal(int sig)
+{
+	(void)sig;
+	stop = 1;
+}
+
+struct watch {
+	const struct mts_watch_opts *o;
+	struct mts_loader L;
+	struct mts_model m;
+	struct mts_iface_report ifr[MTS_MAX_IFACES];
+	__u64 ev_drops;
+};
+
+static double mono_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static int on_event(void *ctx, void *data, size_t size)
+{
+	struct watch *w = ctx;
+	const struct mts_event *e = data;
+
+	if (size < sizeof(*e))
+		return 0;
+	if (!mts_model_add(&w->m, &e->key, e->ifindex))
+		return -ENOMEM;
+	return 0;
+}
+
+static void report(struct watch *w, const struct mts_track *t, double now)
+{
+	const char *name = mts_loader_ifname(&w->L, t->ifindex);
+	char unknown[24];
+	struct mts_report r = { .ts = now, .t = t };
+
+	if (!name) {
+		snprintf(unknown, sizeof(unknown), "if%u", t->ifindex);
+		name = unknown;
+	}
+	r.iface = name;
+	if (w->o->json)
+		mts_json_verdict(stdout, &r);
+	else
+		mts_text_verdict(stdout, &r);
+}
+
+/* Events lost to a full ring buffer: find the flows they were about. */
+static void sweep(struct watch *w)
+{
+	struct mts_flow_key key, next;
+	struct mts_flow rec;
+	void *prev = NULL;
+
+	while (!bpf_map_get_next_key(w->L.flows_fd, prev, &next)) {
+		key = next;
+		prev = &key;
+		if (bpf_map_lookup_elem(w->L.flows_fd, &key, &rec))
+			continue;
+		for (int i = 0; i < 2; i++)
+			if (rec.dir[i].hole_rtx || rec.dir[i].ptb_mtu || rec.dir[i].oversize)
+				mts_model_add(&w->m, &key, rec.ifindex);
+	}
+}
+
+static void read_counters(struct watch *w)
+{
+	for (int i = 0; i < w->L.n; i++) {
+		mts_loader_counters(&w->L, i, 0, &w->ifr[i].in);
+		mts_loader_counters(&w->L, i, 1, &w->ifr[i].out);
+	}
+}
+
+static void tick(struct watch *w)
+{
+	__u32 now = mts_now_ticks(), linger = MTS_MS_TO_TICKS(MTS_LINGER_MS);
+	double unix_now = mts_now_unix();
+	struct mts_flow_key *gone = NULL;
+	size_t n_gone = 0, cap_gone = 0;
+	struct mts_track *t;
+	__u64 drops = 0;
+
+	read_counters(w);
+	for (int i = 0; i < w->L.n; i++)
+		drops += w->ifr[i].in.c[MTS_C_EV_DROP] + w->ifr[i].out.c[MTS_C_EV_DROP];
+	if (drops > w->ev_drops) {
+		w->ev_drops = drops;
+		sweep(w);
+	}
+
+	mts_model_each(&w->m, t) {
+		struct mts_flow rec;
+		bool drop;
+
+		if (bpf_map_lookup_elem(w->L.flows_fd, &t->key, &rec)) {
+			drop = true;	/* evicted or never made it into the table */
+		} else {
+			if (mts_model_update(&w->m, t, &rec, now, unix_now))
+				report(w, t, unix_now);
+			drop = t->t_quiet && now - t->t_quiet > linger &&
+			       now - rec.t_last > linger;
+		}
+		if (drop) {
+			if (n_gone == cap_gone) {
+				void *p = realloc(gone, (cap_gone = cap_gone * 2 + 16) * sizeof(*gone));
+
+				if (!p)
+					break;
+				gone = p;
+			}
+			gone[n_gone++] = t->key;
+		}
+	}
+	for (size_t i = 0; i < n_gone; i++)
+		if ((t = mts_model_find(&w->m, &gone[i])))
+			mts_model_remove(&w->m, t);
+	free(gone);
+}
+
+static void summarize(struct watch *w)
+{
+	struct mts_summary s = { .ts = mts_now_unix(), .ifs = w->ifr, .n_ifs = w->L.n };
+
+	read_counters(w);
+	mts_model_tally(&w->m, s.flows);
+	memcpy(s.issued, w->m.verdicts_issued, sizeof(s.issued));
+	if (w->o->json)
+		mts_json_summary(stdout, &s);
+	else
+		mts_text_summary(stdout, &s);
+}
+
+int mts_watch(const struct mts_watch_opts *o)
+{
+	struct sigaction sa = { .sa_handler = on_signal };
+	struct ring_buffer *rb = NULL;
+	struct watch *w;
+	double start, next_tick, tick_s = (o->tick_ms ? o->tick_ms : 100) / 1000.0;
+	char err[512] = "";
+	int rc, exit_code = 1;
+
+	w = calloc(1, sizeof(*w));
+	if (!w || mts_model_init(&w->m, 1024)) {
+		fprintf(stderr, "mtuscope: out of memory\n");
+		free(w);
+		return 1;
+	}
+	w->o = o;
+	/* No SA_RESTART: a signal must interrupt the poll. */
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+
+	rc = mts_loader_open(&w->L, &o->lo, err, sizeof(err));
+	if (rc) {
+		fprintf(stderr, "mtuscope: %s\n", err);
+		goto out;
+	}
+	rb = ring_buffer__new(w->L.events_fd, on_event, w, NULL);
+	if (!rb) {
+		fprintf(stderr, "mtuscope: setting up the event ring buffer failed: %s\n",
+			strerror(errno));
+		goto out;
+	}
+	for (int i = 0; i < w->L.n; i++) {
+		w->ifr[i].name = w->L.ifs[i].name;
+		w->ifr[i].hook = mts_hook_name(w->L.ifs[i].hook);
+		w->ifr[i].l3 = w->L.ifs[i].l3;
+	}
+	if (o->json)
+		mts_json_start(stdout, mts_now_unix(), w->ifr, w->L.n);
+	else
+		mts_text_start(stdout, w->ifr, w->L.n);
+
+	start = next_tick = mono_now();
+	while (!stop) {
+		double now = mono_now(), wait = next_tick - now;
+
+		if (o->duration > 0 && start + o->duration - now < wait)
+			wait = start + o->duration - now;
+		rc = ring_buffer__poll(rb, wait > 0 ? (int)(wait * 1000) + 1 : 0);
+		if (rc < 0 && rc != -EINTR) {
+			fprintf(stderr, "mtuscope: reading events failed: %s\n", strerror(-rc));
+			goto out;
+		}
+		now = mono_now();
+		if (now >= next_tick) {
+			tick(w);
+			next_tick += tick_s;
+			if (next_tick < now)
+				next_tick = now + tick_s;
+		}
+		if (o->duration > 0 && now >= start + o->duration)
+			break;
+	}
+	ring_buffer__consume(rb);
+	tick(w);
+	summarize(w);
+	exit_code = 0;
+out:
+	ring_buffer__free(rb);
+	mts_loader_close(&w->L);
+	mts_model_free(&w->m);
+	free(w);
+	return exit_code;
+}
