@@ -57,6 +57,10 @@ $(OUTPUT)/%.bpf.o: bpf/%.bpf.c | $(OUTPUT)
 	$(Q)$(CLANG) $(BPF_CFLAGS) $(DEPFLAGS) -MF $@.d -c $< -o $@
 	$(Q)$(LLVM_STRIP) -g $@
 
+$(OUTPUT)/%.bpf.o: tests/lab/%.bpf.c | $(OUTPUT)
+	$(call msg,BPF,$@)
+	$(Q)$(CLANG) $(BPF_CFLAGS) $(DEPFLAGS) -MF $@.d -c $< -o $@
+
 $(OUTPUT)/%.skel.h: $(OUTPUT)/%.bpf.o
 	$(call msg,GEN-SKEL,$@)
 	$(Q)$(BPFTOOL) gen skeleton $< > $@
@@ -84,7 +88,7 @@ $(BPFT): $(OUTPUT)/tests/test_bpf.o
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(CFLAGS) $^ $(LDLIBS) -o $@
 
-check: $(APP) $(UNIT) $(BPFT)
+check: $(APP) $(UNIT) $(BPFT) $(OUTPUT)/other_tool.bpf.o
 	$(Q)tests/run.sh
 
 test-unit: $(UNIT)

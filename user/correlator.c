@@ -57,6 +57,8 @@ void mts_corr_defaults(struct mts_corr_cfg *cfg)
 	cfg->hole_rtx_min = 2;
 	cfg->suspect_ticks = MTS_MS_TO_TICKS(150);
 	cfg->over_ptb_min = 1;
+	/* the shrunk resend a PTB triggers needs a round trip (or an RTO) */
+	cfg->ptb_settle_ticks = MTS_MS_TO_TICKS(1000);
 }
 
 static bool tick_before(__u32 a, __u32 b)
@@ -99,10 +101,17 @@ static enum mts_verdict assess_dir(const struct mts_corr_cfg *cfg, int family,
 				   const struct mts_dir *d, __u32 now,
 				   struct mts_assessment *a)
 {
+	/* A packet no larger than every path must carry is never lost to a
+	 * PMTU wall: losing it again and again means the path is dead. */
+	unsigned min_mtu = family == AF_INET6 ? IPV6_MIN_MTU : IPV4_SAFE_MTU;
 	bool hole = d->hole_rtx > 0;
-	bool large = hole && d->hole_size > d->deliv_max;
+	bool large = hole && d->hole_size > d->deliv_max && d->hole_size > min_mtu;
 	bool acked = d->flags & MTS_F_ACK;
 	bool ptb = d->ptb_mtu && (d->ptb_rx || d->ptb_tx);
+	/* A PTB came back lately and the sender has not sent above its MTU
+	 * since: PMTUD at work (not a black hole, not a dead path). */
+	bool adapting = hole && ptb && d->over_ptb < cfg->over_ptb_min &&
+			tick_before(now - d->t_ptb, cfg->ptb_settle_ticks);
 	bool repeated = d->hole_rtx >= cfg->hole_rtx_min;
 	/* Small packets still get through: later data was SACKed, or the
 	 * cumulative ACK came right up to the lost segment. */
@@ -117,18 +126,18 @@ static enum mts_verdict assess_dir(const struct mts_corr_cfg *cfg, int family,
 		a->advice_mss = mss_for(family, d->ptb_mtu);
 		return MTS_V_PTB_IGNORED;
 	}
-	if (large && repeated && small_pass) {
+	if (large && repeated && small_pass && !adapting) {
 		a->why = (d->flags & MTS_F_SACK_HOLE)
 			 ? "large segment resent, never delivered; smaller data behind it arrives"
 			 : "large segment resent, never delivered; everything before it arrived";
 		set_wall(a, family, d->deliv_max, d->hole_size);
 		return MTS_V_BLACKHOLE;
 	}
-	if (hole && repeated && silent) {
+	if (hole && repeated && silent && !adapting) {
 		a->why = "segment resent, nothing comes back";
 		return MTS_V_STALLED;
 	}
-	if (large && (repeated || !tick_before(now - d->t_hole, cfg->suspect_ticks))) {
+	if (large && !adapting && (repeated || !tick_before(now - d->t_hole, cfg->suspect_ticks))) {
 		a->why = "large segment resent and not yet delivered";
 		set_wall(a, family, d->deliv_max, d->hole_size);
 		return MTS_V_SUSPECT;

@@ -14,6 +14,7 @@ struct mts_corr_cfg {
 	unsigned hole_rtx_min;	/* resends of one segment before blackhole/stalled */
 	unsigned suspect_ticks;	/* an open hole this old on a large segment: suspect */
 	unsigned over_ptb_min;	/* segments above a PTB's MTU before ptb-ignored */
+	unsigned ptb_settle_ticks; /* a sender told by a PTB this recently is adapting */
 };
 
 struct mts_assessment {

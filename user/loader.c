@@ -78,11 +78,11 @@ static int iface_type(const char *name)
 }
 
 /*
- * Filters on a clsact hook other than ours, via an RTM_GETTFILTER dump
- * (libbpf has no way to list them). A dump also reports one header entry
- * per priority with handle 0; only real filters carry a handle.
+ * Count the filters on a clsact hook, ours and others', via an
+ * RTM_GETTFILTER dump (libbpf has no way to list them). A dump also reports
+ * one header entry per priority with handle 0; only real filters carry one.
  */
-static int tc_other_filters(int ifindex, __u32 parent)
+static int tc_count_filters(int ifindex, __u32 parent, int *ours, int *others)
 {
 	struct {
 		struct nlmsghdr n;
@@ -96,13 +96,14 @@ static int tc_other_filters(int ifindex, __u32 parent)
 		.t.tcm_parent = parent,
 	};
 	char buf[16384];
-	int sk, count = 0;
+	int sk, rc = 0;
 
+	*ours = *others = 0;
 	sk = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
 	if (sk < 0)
 		return -errno;
 	if (send(sk, &req, req.n.nlmsg_len, 0) < 0) {
-		count = -errno;
+		rc = -errno;
 		goto out;
 	}
 	for (;;) {
@@ -110,7 +111,7 @@ static int tc_other_filters(int ifindex, __u32 parent)
 		struct nlmsghdr *nh;
 
 		if (len < 0) {
-			count = -errno;
+			rc = -errno;
 			goto out;
 		}
 		for (nh = (void *)buf; NLMSG_OK(nh, len); nh = NLMSG_NEXT(nh, len)) {
@@ -119,17 +120,32 @@ static int tc_other_filters(int ifindex, __u32 parent)
 			if (nh->nlmsg_type == NLMSG_DONE)
 				goto out;
 			if (nh->nlmsg_type == NLMSG_ERROR) {
-				count = -EIO;
+				rc = -EIO;
 				goto out;
 			}
-			if (nh->nlmsg_type == RTM_NEWTFILTER && t->tcm_handle &&
-			    !(t->tcm_handle == MTS_TC_HANDLE && t->tcm_info >> 16 == MTS_TC_PRIO))
-				count++;
+			if (nh->nlmsg_type != RTM_NEWTFILTER || !t->tcm_handle)
+				continue;
+			if (t->tcm_handle == MTS_TC_HANDLE && t->tcm_info >> 16 == MTS_TC_PRIO)
+				(*ours)++;
+			else
+				(*others)++;
 		}
 	}
 out:
 	close(sk);
-	return count;
+	return rc;
+}
+
+/* Filters on either clsact hook: ours (*ours) and everyone else's (return). */
+static int tc_filters(int ifindex, int *ours)
+{
+	int o1, o2, x1, x2;
+
+	if (tc_count_filters(ifindex, TC_H_MAKE(TC_H_CLSACT, TC_H_MIN_INGRESS), &o1, &x1) ||
+	    tc_count_filters(ifindex, TC_H_MAKE(TC_H_CLSACT, TC_H_MIN_EGRESS), &o2, &x2))
+		return -1;	/* cannot tell: treat the qdisc as someone else's */
+	*ours = o1 + o2;
+	return x1 + x2;
 }
 
 static int attach_tc(struct mts_iface *ifc, int dir, int prog_fd)
@@ -141,10 +157,18 @@ static int attach_tc(struct mts_iface *ifc, int dir, int prog_fd)
 	int err;
 
 	err = bpf_tc_hook_create(&hook);
-	if (!err)
+	if (!err) {
 		ifc->qdisc_created = true;
-	else if (err != -EEXIST)
+	} else if (err == -EEXIST) {
+		int ours = 0;
+
+		/* A qdisc holding nothing but a killed run's filters was made
+		 * by that run: ours to remove when we leave. */
+		if (dir == 0 && tc_filters(ifc->ifindex, &ours) == 0 && ours > 0)
+			ifc->qdisc_created = true;
+	} else {
 		return err;
+	}
 	err = bpf_tc_attach(&hook, &opts);
 	if (!err)
 		ifc->tc_attached[dir] = true;
@@ -153,6 +177,8 @@ static int attach_tc(struct mts_iface *ifc, int dir, int prog_fd)
 
 static void detach_tc(struct mts_iface *ifc)
 {
+	int ours;
+
 	for (int dir = 0; dir < 2; dir++) {
 		LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = ifc->ifindex,
 			    .attach_point = dir ? BPF_TC_EGRESS : BPF_TC_INGRESS);
@@ -164,9 +190,7 @@ static void detach_tc(struct mts_iface *ifc)
 	}
 	/* Remove the qdisc only if we made it and no other tool's filter
 	 * has moved in since. */
-	if (ifc->qdisc_created &&
-	    tc_other_filters(ifc->ifindex, TC_H_MAKE(TC_H_CLSACT, TC_H_MIN_INGRESS)) == 0 &&
-	    tc_other_filters(ifc->ifindex, TC_H_MAKE(TC_H_CLSACT, TC_H_MIN_EGRESS)) == 0) {
+	if (ifc->qdisc_created && tc_filters(ifc->ifindex, &ours) == 0) {
 		LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = ifc->ifindex,
 			    .attach_point = BPF_TC_INGRESS | BPF_TC_EGRESS);
 

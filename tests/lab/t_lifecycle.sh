@@ -1,0 +1,203 @@
+#!/bin/bash
+# Lifecycle: mtuscope attaches, detaches on --duration, SIGINT, SIGTERM and
+# after a SIGKILL plus one more run leaves nothing of ours loaded or
+# attached; another tool's tc filter keeps running throughout; the clsact
+# fallback replaces a killed run's filter instead of stacking a second one;
+# bad input gets a specific error.
+#
+# World: two namespaces joined by a veth pair; mtuscope runs in "b".
+set -uo pipefail
+cd "$(dirname "$0")/../.."
+MTS=$PWD/build/mtuscope
+OTHER=$PWD/build/other_tool.bpf.o
+
+P=lc$$
+A=${P}a B=${P}b
+IA=${P}x IB=${P}y		# veth ends in a and b
+ADDR_A=192.0.2.129 ADDR_B=192.0.2.130
+
+cleanup() {
+	pkill -KILL -f "mtuscope watch.*$IB" 2>/dev/null
+	ip netns del "$A" 2>/dev/null
+	ip netns del "$B" 2>/dev/null
+}
+trap cleanup EXIT INT TERM
+
+ok() { echo "ok $1"; }
+fail() { echo "not ok $1${2:+: $2}"; }
+
+setup() {
+	ip netns add "$A" && ip netns add "$B" &&
+	ip link add "$IA" netns "$A" type veth peer name "$IB" netns "$B" &&
+	ip -n "$A" addr add $ADDR_A/30 dev "$IA" &&
+	ip -n "$B" addr add $ADDR_B/30 dev "$IB" &&
+	ip -n "$A" link set "$IA" up && ip -n "$B" link set "$IB" up &&
+	ip -n "$A" link set lo up && ip -n "$B" link set lo up
+}
+
+# TCX links of our programs (bpftool 7.1 lists them only as link type 11).
+tcx_links() {
+	local ids
+	ids=$(bpftool prog show 2>/dev/null | sed -nE 's/^([0-9]+): sched_cls +name mts_(ingress|egress).*/\1/p')
+	for id in $ids; do
+		bpftool link show 2>/dev/null | grep -E "prog $id\b"
+	done | wc -l
+}
+
+# Nothing of ours attached to the interface, no program of ours loaded.
+# The kernel frees a released program after an RCU grace period, so give it
+# a moment before calling it a leak.
+nothing_left() {
+	local why
+	for _ in $(seq 40); do
+		why=$(leftovers)
+		[ -z "$why" ] && break
+		sleep 0.05
+	done
+	echo "$why"
+}
+
+leftovers() {
+	local why=""
+	if bpftool prog show 2>/dev/null | grep -qE 'name mts_(ingress|egress)'; then
+		why="a program of ours is still loaded"
+	elif ip netns exec "$B" tc filter show dev "$IB" ingress 2>/dev/null | grep -q 'mts_'; then
+		why="a tc filter of ours is still there"
+	fi
+	echo "$why"
+}
+
+# Start watch in the background on b's interface; wait for its start line.
+start_watch() {
+	local out=$1
+	shift
+	ip netns exec "$B" "$MTS" watch --json "$@" "$IB" >"$out" 2>"$out.err" &
+	WPID=$!
+	disown $WPID 2>/dev/null
+	for _ in $(seq 100); do
+		grep -q '"event":"start"' "$out" 2>/dev/null && return 0
+		kill -0 $WPID 2>/dev/null || return 1
+		sleep 0.05
+	done
+	return 1
+}
+
+ping_ttl() { ip netns exec "$A" ping -c1 -W1 -t "$1" $ADDR_B >/dev/null 2>&1; }
+
+tmp=$(mktemp -d)
+trap 'cleanup; rm -rf "$tmp"' EXIT INT TERM
+
+if ! setup; then
+	fail setup "could not build the namespaces"
+	exit 1
+fi
+
+# --- duration expiry ---------------------------------------------------
+if ip netns exec "$B" "$MTS" watch --json -d 1 "$IB" >"$tmp/d.out" 2>"$tmp/d.err"; then
+	why=$(nothing_left)
+	if [ -n "$why" ]; then fail duration_expiry_detaches "$why"
+	elif [ -s "$tmp/d.err" ]; then fail duration_expiry_detaches "stderr: $(head -c 300 "$tmp/d.err")"
+	elif ! grep -q '"event":"summary"' "$tmp/d.out"; then fail duration_expiry_detaches "no summary line"
+	else ok duration_expiry_detaches; fi
+else
+	fail duration_expiry_detaches "exit $?: $(cat "$tmp/d.err")"
+fi
+
+# --- attached while running, gone after SIGINT / SIGTERM ---------------
+for sig in INT TERM; do
+	name=sig${sig,,}_detaches
+	if ! start_watch "$tmp/s.out"; then
+		fail $name "did not start: $(cat "$tmp/s.out.err")"
+		continue
+	fi
+	if [ "$(tcx_links)" != 2 ]; then
+		fail $name "not attached while running"
+		kill -KILL $WPID
+		continue
+	fi
+	kill -$sig $WPID
+	wait $WPID
+	rc=$?
+	why=$(nothing_left)
+	if [ $rc != 0 ]; then fail $name "exit code $rc"
+	elif [ -n "$why" ]; then fail $name "$why"
+	else ok $name; fi
+done
+
+# --- SIGKILL, then one more run ----------------------------------------
+if start_watch "$tmp/k.out"; then
+	kill -KILL $WPID
+	wait $WPID 2>/dev/null
+	ip netns exec "$B" "$MTS" watch -d 0.5 "$IB" >/dev/null 2>&1
+	why=$(nothing_left)
+	if [ -n "$why" ]; then fail sigkill_then_rerun_leaves_nothing "$why"
+	else ok sigkill_then_rerun_leaves_nothing; fi
+else
+	fail sigkill_then_rerun_leaves_nothing "did not start"
+fi
+
+# --- another tool's tc filter runs before, during and after us ---------
+ip netns exec "$B" tc qdisc add dev "$IB" clsact
+ip netns exec "$B" tc filter add dev "$IB" ingress bpf da obj "$OTHER" sec tc
+other_runs() { ! ping_ttl 7 && ping_ttl 8; }
+for hook in tcx tc; do
+	name=other_tools_filter_keeps_running_$hook
+	before=$(other_runs && echo y)
+	if ! start_watch "$tmp/o.out" --hook $hook; then
+		fail $name "did not start: $(cat "$tmp/o.out.err")"
+		continue
+	fi
+	during=$(other_runs && echo y)
+	kill -INT $WPID
+	wait $WPID
+	after=$(other_runs && echo y)
+	listed=$(ip netns exec "$B" tc filter show dev "$IB" ingress | grep -c other_tool)
+	why=$(nothing_left)
+	if [ "$before$during$after" != yyy ]; then
+		fail $name "other filter effective before/during/after: ${before:-n}/${during:-n}/${after:-n}"
+	elif [ "$listed" != 1 ]; then fail $name "other filter listed $listed times"
+	elif [ -n "$why" ]; then fail $name "$why"
+	else ok $name; fi
+done
+ip netns exec "$B" tc qdisc del dev "$IB" clsact
+
+# --- clsact fallback: a killed run's filter is replaced, not stacked ----
+name=tc_fallback_replaces_stale_filter
+if start_watch "$tmp/t1.out" --hook tc; then
+	kill -KILL $WPID
+	wait $WPID 2>/dev/null
+	stale=$(ip netns exec "$B" tc filter show dev "$IB" ingress | grep -c 'mts_ingress')
+	start_watch "$tmp/t2.out" --hook tc
+	during_in=$(ip netns exec "$B" tc filter show dev "$IB" ingress | grep -c 'mts_ingress')
+	during_eg=$(ip netns exec "$B" tc filter show dev "$IB" egress | grep -c 'mts_egress')
+	kill -INT $WPID
+	wait $WPID
+	qdisc=$(ip netns exec "$B" tc qdisc show dev "$IB" | grep -c clsact)
+	why=$(nothing_left)
+	if [ "$stale" != 1 ]; then fail $name "after SIGKILL expected 1 stale filter, saw $stale"
+	elif [ "$during_in$during_eg" != 11 ]; then fail $name "filters while running: ingress $during_in, egress $during_eg"
+	elif [ -n "$why" ]; then fail $name "$why"
+	elif [ "$qdisc" != 0 ]; then fail $name "the clsact qdisc a run of ours made is still there"
+	else ok $name; fi
+else
+	fail $name "did not start: $(cat "$tmp/t1.out.err")"
+fi
+
+# --- specific errors ----------------------------------------------------
+expect_error() {	# name, expected exit code, stderr pattern, args...
+	local name=$1 code=$2 pat=$3
+	shift 3
+	ip netns exec "$B" "$@" >"$tmp/e.out" 2>"$tmp/e.err"
+	local rc=$?
+	if [ $rc != "$code" ]; then fail $name "exit $rc, want $code: $(head -c 200 "$tmp/e.err")"
+	elif ! grep -qE "$pat" "$tmp/e.err"; then fail $name "stderr: $(head -c 300 "$tmp/e.err")"
+	else ok $name; fi
+}
+expect_error unknown_interface_is_named 1 "unknown interface 'nosuch0'" "$MTS" watch nosuch0
+expect_error bad_duration_is_rejected 64 "invalid --duration 'abc'" "$MTS" watch -d abc "$IB"
+expect_error bad_hook_is_rejected 64 "invalid --hook 'xyz'" "$MTS" watch --hook xyz "$IB"
+expect_error bad_flows_is_rejected 64 "invalid --flows '5'" "$MTS" watch --flows 5 "$IB"
+expect_error no_interface_is_rejected 64 "no interface given" "$MTS" watch
+expect_error unknown_command_is_rejected 64 "unknown command 'frob'" "$MTS" frob
+expect_error not_root_is_explained 1 "not permitted.*CAP_BPF" \
+	setpriv --reuid=65534 --regid=65534 --clear-groups --inh-caps=-all "$MTS" watch "$IB"

@@ -1,0 +1,1064 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/*
+ * test_correlator.c - the correlator against synthetic flow records.
+ *
+ * Every record is built the way bpf/flow.bpf.c fills one: sizes are IP
+ * packet sizes of one wire segment (IPv4 + TCP with timestamps: 52 bytes of
+ * headers, IPv6: 72), hole_rtx counts consecutive resends of hole_seq and is
+ * cleared when an ACK passes it, deliv_max only grows when an ACK or SACK
+ * covers a watched segment, MTS_F_SACK_HOLE means a SACK showed data above
+ * snd_una, t_ack is the latest ACK for this data (duplicates included) and
+ * t_hole the first resend of hole_seq. Times are ticks (ns >> 20) on a
+ * timeline that starts at T0; at(ms) is a point on it.
+ *
+ * One behaviour per test: every verdict, every false-positive trap of
+ * DESIGN.md section 1, the advice, the names and ranks, and tick wrap-around.
+ */
+#include <ctype.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <arpa/inet.h>
+#include "testlib.h"
+#include "correlator.h"
+
+#define T0		5000000u	/* ticks when the connection starts: arbitrary */
+#define V4_HDRS		52		/* IPv4 20 + TCP 20 + timestamps 12 */
+#define V6_HDRS		72		/* IPv6 40 + TCP 20 + timestamps 12 */
+#define LARGE		1280		/* the BPF side's default "large" segment */
+
+static __u32 at(unsigned ms)
+{
+	return T0 + MTS_MS_TO_TICKS(ms);
+}
+
+/* The shift that puts the 2^32 tick wrap exactly at ms on the timeline. */
+static __u32 wrap_at(unsigned ms)
+{
+	return 0u - at(ms);
+}
+
+/* Initial sequence numbers of the two ends; data starts at ISS + 1. */
+static __u32 iss(int s)
+{
+	return s ? 0x7f0000a1u : 0x2a000001u;
+}
+
+/* 10.0.0.1:40000 <-> 10.0.1.2:443; end 0 is the lower address. */
+static struct mts_flow_key key4(void)
+{
+	struct mts_flow_key k = { .family = AF_INET, .proto = 6 /* TCP */ };
+
+	k.addr[0][0] = htonl(0x0a000001);
+	k.addr[1][0] = htonl(0x0a000102);
+	k.port[0] = 40000;
+	k.port[1] = 443;
+	return k;
+}
+
+/* 2001:db8::1:40000 <-> 2001:db8:1::2:443 */
+static struct mts_flow_key key6(void)
+{
+	struct mts_flow_key k = { .family = AF_INET6, .proto = 6 };
+
+	k.addr[0][0] = htonl(0x20010db8);
+	k.addr[0][3] = htonl(1);
+	k.addr[1][0] = htonl(0x20010db8);
+	k.addr[1][1] = htonl(0x00010000);
+	k.addr[1][3] = htonl(2);
+	k.port[0] = 40000;
+	k.port[1] = 443;
+	return k;
+}
+
+/* ------------------------------------------------------------ builders */
+
+/*
+ * End s moved n segments of seg bytes (IP size, hdrs of it headers) and
+ * every one was acknowledged, the latest ACK at ack_ms: a healthy sender.
+ */
+static struct mts_flow bulk(int s, unsigned seg, unsigned hdrs, unsigned n, unsigned ack_ms)
+{
+	struct mts_flow f = { 0 };
+	struct mts_dir *d = &f.dir[s];
+
+	d->snd_nxt = iss(s) + 1 + n * (seg - hdrs);
+	d->snd_una = d->snd_nxt;
+	d->seg_max = seg;
+	d->deliv_max = seg;
+	d->t_ack = at(ack_ms);
+	d->flags = MTS_F_SND | MTS_F_ACK | MTS_F_DF;
+	f.t_first = at(0);
+	f.t_last = at(ack_ms);
+	f.ifindex = 3;
+	return f;
+}
+
+/*
+ * End s, right after the handshake, sent a burst of four seg-byte segments
+ * and a tail of tail bytes. The receiver SACKed the tail at 1 ms (the head
+ * is missing); the head was resent at 200, 560 and 1400 ms and never
+ * acknowledged. This is the plain IPv4 lab run of DESIGN.md section 1.
+ */
+static struct mts_flow lab_hole(int s, unsigned seg, unsigned tail, unsigned hdrs)
+{
+	struct mts_flow f = { 0 };
+	struct mts_dir *d = &f.dir[s];
+	__u32 una = iss(s) + 1;
+
+	d->snd_una = una;		/* the handshake's ACK */
+	d->snd_nxt = una + 4 * (seg - hdrs) + (tail - hdrs);
+	d->seg_max = seg;
+	d->deliv_max = tail;		/* the tail, SACKed (probe2) */
+	d->probe_seq = una;		/* the head still waits */
+	d->probe_size = seg;
+	d->probe_plen = seg - hdrs;
+	d->big_seq = una + 3 * (seg - hdrs);
+	d->hole_seq = una;
+	d->hole_rtx = 3;
+	d->hole_size = seg;
+	d->t_hole = at(200);
+	d->rtx_large = 3;
+	d->t_ack = at(1);
+	d->flags = MTS_F_SND | MTS_F_ACK | MTS_F_DF | MTS_F_SACK_HOLE |
+		   MTS_F_PROBE | MTS_F_BIG;
+	f.t_first = at(0);
+	f.t_last = at(1400);
+	f.ifindex = 3;
+	return f;
+}
+
+/* The head of end s's unacknowledged data resent rtx times, the first
+ * resend at first_ms, the latest at size bytes. */
+static void resend_head(struct mts_dir *d, unsigned size, unsigned rtx, unsigned first_ms)
+{
+	d->hole_seq = d->snd_una;
+	d->hole_rtx = rtx;
+	d->hole_size = size;
+	d->t_hole = at(first_ms);
+	if (size > LARGE)
+		d->rtx_large += rtx;
+	else
+		d->rtx_small += rtx;
+}
+
+/* A frag-needed / packet-too-big for this data arrived (latest at ms). */
+static void ptb_rx(struct mts_dir *d, unsigned mtu, unsigned count, unsigned ms)
+{
+	d->ptb_mtu = mtu;
+	d->ptb_rx = count;
+	d->t_ptb = at(ms);
+}
+
+/* Move every timestamp of the record by delta ticks. */
+static void shift_times(struct mts_flow *f, __u32 delta)
+{
+	f->t_first += delta;
+	f->t_last += delta;
+	if (f->t_event)
+		f->t_event += delta;
+	for (int i = 0; i < 2; i++) {
+		f->dir[i].t_hole += delta;
+		f->dir[i].t_ack += delta;
+		if (f->dir[i].ptb_mtu)
+			f->dir[i].t_ptb += delta;
+	}
+}
+
+static struct mts_assessment judge(const struct mts_flow_key *k, const struct mts_flow *f,
+				   __u32 now, enum mts_verdict prev)
+{
+	struct mts_corr_cfg cfg;
+	struct mts_assessment a;
+	enum mts_verdict v;
+
+	mts_corr_defaults(&cfg);
+	memset(&a, 0, sizeof(a));
+	v = mts_assess(&cfg, k, f, now, prev, &a);
+	if (v != a.verdict) {
+		fprintf(stderr, "  mts_assess returned %s but wrote %s\n",
+			mts_verdict_name(v), mts_verdict_name(a.verdict));
+		a.verdict = MTS_V_MAX;	/* fails every verdict check below */
+	}
+	return a;
+}
+
+/* By name, so a failure reads "got blackhole, want stalled". */
+#define ASSERT_VERDICT(a, want) do {						\
+	ASSERT_STREQ(mts_verdict_name((a).verdict), mts_verdict_name(want), "verdict"); \
+	ASSERT_TRUE((a).why && (a).why[0], "verdict says why");		\
+} while (0)
+
+#define ASSERT_NOT_VERDICT(a, bad) do {						\
+	if ((a).verdict == (bad)) {						\
+		fprintf(stderr, "  %s:%d: verdict: got %s (%s), must not be\n",	\
+			__FILE__, __LINE__, mts_verdict_name((a).verdict),	\
+			(a).why ? (a).why : "");				\
+		return false;							\
+	}									\
+} while (0)
+
+/* ------------------------------------------------------------ verdicts */
+
+static bool test_healthy_bulk_transfer(void)
+{
+	struct mts_flow_key k = key4();
+	struct mts_flow f = bulk(0, 1500, V4_HDRS, 5000, 3000);
+	struct mts_assessment a = judge(&k, &f, at(3001), MTS_V_NONE);
+
+	ASSERT_VERDICT(a, MTS_V_HEALTHY);
+	ASSERT_EQ(a.dir, 0, "dir is the data sender");
+	ASSERT_EQ(a.advice_mtu, 0, "no advice");
+	ASSERT_EQ(a.advice_mss, 0, "no advice");
+	return true;
+}
+
+static bool test_no_data_is_healthy_without_dir(void)
+{
+	struct mts_flow_key k = key4();
+	struct mts_flow f = { .t_first = at(0), .t_last = at(0) };
+	struct mts_assessment a = judge(&k, &f, at(10), MTS_V_NONE);
+
+	ASSERT_VERDICT(a, MTS_V_HEALTHY);
+	ASSERT_EQ(a.dir, -1, "no sender");
+	return true;
+}
+
+static bool test_fresh_single_resend_is_healthy(void)
+{
+	/* One resend 50 ms ago, not yet acknowledged: too early to suspect. */
+	struct mts_flow_key k = key4();
+	struct mts_flow f = lab_hole(0, 1500, 1004, V4_HDRS);
+	struct mts_assessment a;
+
+	f.dir[0].hole_rtx = 1;
+	a = judge(&k, &f, at(250), MTS_V_NONE);
+	ASSERT_VERDICT(a, MTS_V_HEALTHY);
+	return true;
+}
+
+static bool test_suspect_large_resend_pending(void)
+{
+	/* Resent once at 200 ms and still not delivered at 400 ms. */
+	struct mts_flow_key k = key4();
+	struct mts_flow f = lab_hole(0, 1500, 1004, V4_HDRS);
+	struct mts_assessment a;
+
+	f.dir[0].hole_rtx = 1;
+	f.dir[0].rtx_large = 1;
+	a = judge(&k, &f, at(400), MTS_V_NONE);
+	ASSERT_VERDICT(a, MTS_V_SUSPECT);
+	ASSERT_EQ(a.dir, 0, "dir");
+	ASSERT_EQ(a.wall_low, 1004, "wall_low: the tail got through");
+	ASSERT_EQ(a.wall_high, 1500, "wall_high: the head did not");
+	return true;
+}
+
+static bool test_blackhole_ipv4_lab_run(void)
+{
+	struct mts_flow_key k = key4();
+	struct mts_flow f = lab_hole(0, 1500, 1004, V4_HDRS);
+	struct mts_assessment a = judge(&k, &f, at(1500), MTS_V_NONE);
+
+	ASSERT_VERDICT(a, MTS_V_BLACKHOLE);
+	ASSERT_EQ(a.dir, 0, "dir is the sender of the lost segment");
+	ASSERT_EQ(a.wall_low, 1004, "wall_low: the SACKed tail");
+	ASSERT_EQ(a.wall_high, 1500, "wall_high: the resent head");
+	ASSERT_EQ(a.advice_mtu, 1280, "advice_mtu: 1280 lies inside the bounds");
+	ASSERT_EQ(a.advice_mss, 1240, "advice_mss: IPv4 MTU - 40");
+	return true;
+}
+
+static bool test_blackhole_ipv6(void)
+{
+	/* WireGuard-over-IPv6 style wall: a 1400-byte tail arrives. */
+	struct mts_flow_key k = key6();
+	struct mts_flow f = lab_hole(0, 1500, 1400, V6_HDRS);
+	struct mts_assessment a = judge(&k, &f, at(1500), MTS_V_NONE);
+
+	ASSERT_VERDICT(a, MTS_V_BLACKHOLE);
+	ASSERT_EQ(a.dir, 0, "dir");
+	ASSERT_EQ(a.wall_low, 1400, "wall_low");
+	ASSERT_EQ(a.wall_high, 1500, "wall_high");
+	ASSERT_EQ(a.advice_mtu, 1400, "advice_mtu: what was delivered");
+	ASSERT_EQ(a.advice_mss, 1340, "advice_mss: IPv6 MTU - 60");
+	return true;
+}
+
+static bool test_blackhole_ipv6_small_tail_advises_1280(void)
+{
+	struct mts_flow_key k = key6();
+	struct mts_flow f = lab_hole(0, 1500, 1100, V6_HDRS);
+	struct mts_assessment a = judge(&k, &f, at(1500), MTS_V_NONE);
+
+	ASSERT_VERDICT(a, MTS_V_BLACKHOLE);
+	ASSERT_EQ(a.wall_low, 1100, "wall_low");
+	ASSERT_EQ(a.wall_high, 1500, "wall_high");
+	ASSERT_EQ(a.advice_mtu, 1280, "advice_mtu: the IPv6 minimum");
+	ASSERT_EQ(a.advice_mss, 1220, "advice_mss");
+	return true;
+}
+
+static bool test_blackhole_ack_stops_at_large_segment(void)
+{
+	/* No SACK: 600-byte writes were delivered, then a full-size write's
+	 * head is resent again and again with the ACK right in front of it. */
+	struct mts_flow_key k = key4();
+	struct mts_flow f = bulk(0, 600, V4_HDRS, 40, 100);
+	struct mts_dir *d = &f.dir[0];
+	struct mts_assessment a;
+
+	d->seg_max = 1500;
+	d->snd_nxt += 3 * 1448;
+	resend_head(d, 1500, 3, 300);
+	a = judge(&k, &f, at(1500), MTS_V_NONE);
+	ASSERT_VERDICT(a, MTS_V_BLACKHOLE);
+	ASSERT_EQ(a.wall_low, 600, "wall_low");
+	ASSERT_EQ(a.wall_high, 1500, "wall_high");
+	ASSERT_EQ(a.advice_mtu, 1280, "advice_mtu");
+	ASSERT_EQ(a.advice_mss, 1240, "advice_mss");
+	return true;
+}
+
+static bool test_silent_wall_below_ptb_mtu_is_blackhole(void)
+{
+	/* A PTB (1400) arrived at once and the sender obeyed; a second hop
+	 * silently drops its 1400-byte segments for the next second and more. */
+	struct mts_flow_key k = key4();
+	struct mts_flow f = lab_hole(0, 1400, 1004, V4_HDRS);
+	struct mts_assessment a;
+
+	f.dir[0].seg_max = 1500;	/* the very first segment, before the PTB */
+	ptb_rx(&f.dir[0], 1400, 1, 1);
+	a = judge(&k, &f, at(1500), MTS_V_NONE);
+	ASSERT_VERDICT(a, MTS_V_BLACKHOLE);
+	ASSERT_EQ(a.wall_low, 1004, "wall_low");
+	ASSERT_EQ(a.wall_high, 1400, "wall_high");
+	return true;
+}
+
+static bool test_ptb_ignored(void)
+{
+	/* PTBs (MTU 1400) came back for the head and its first resend; the
+	 * sender resent at 1500 twice more, past the grace. */
+	struct mts_flow_key k = key4();
+	struct mts_flow f = lab_hole(0, 1500, 1004, V4_HDRS);
+	struct mts_dir *d = &f.dir[0];
+	struct mts_assessment a;
+
+	ptb_rx(d, 1400, 2, 201);
+	d->over_ptb = 2;
+	a = judge(&k, &f, at(1500), MTS_V_NONE);
+	ASSERT_VERDICT(a, MTS_V_PTB_IGNORED);
+	ASSERT_EQ(a.dir, 0, "dir");
+	ASSERT_EQ(a.wall_low, 1004, "wall_low");
+	ASSERT_EQ(a.wall_high, 1401, "wall_high: just above the reported MTU");
+	ASSERT_EQ(a.advice_mtu, 1400, "advice_mtu: the reported MTU");
+	ASSERT_EQ(a.advice_mss, 1360, "advice_mss");
+	return true;
+}
+
+static bool test_ptb_ignored_when_generated_here(void)
+{
+	/* This gateway generated the PTBs (ptb_tx) toward a LAN sender that
+	 * never reacts (its firewall eats them): the same verdict. */
+	struct mts_flow_key k = key6();
+	struct mts_flow f = lab_hole(1, 1500, 1004, V6_HDRS);
+	struct mts_dir *d = &f.dir[1];
+	struct mts_assessment a;
+
+	d->ptb_mtu = 1420;
+	d->ptb_tx = 4;
+	d->t_ptb = at(1400);
+	d->over_ptb = 3;
+	a = judge(&k, &f, at(1500), MTS_V_NONE);
+	ASSERT_VERDICT(a, MTS_V_PTB_IGNORED);
+	ASSERT_EQ(a.dir, 1, "dir");
+	ASSERT_EQ(a.advice_mtu, 1420, "advice_mtu");
+	ASSERT_EQ(a.advice_mss, 1360, "advice_mss: IPv6 MTU - 60");
+	return true;
+}
+
+static bool test_pmtu_limited_working_pmtud(void)
+{
+	/* PTB 1400 at 5 ms; the sender shrank to 1400 and data flows. */
+	struct mts_flow_key k = key4();
+	struct mts_flow f = bulk(0, 1400, V4_HDRS, 3000, 2000);
+	struct mts_dir *d = &f.dir[0];
+	struct mts_assessment a;
+
+	d->seg_max = 1500;		/* the first flight, before the PTB */
+	ptb_rx(d, 1400, 1, 5);
+	d->hole_seq = iss(0) + 1;	/* the shrunk resend, acknowledged */
+	d->hole_size = 1400;
+	d->t_hole = at(5);
+	d->rtx_large = 3;
+	a = judge(&k, &f, at(2001), MTS_V_NONE);
+	ASSERT_VERDICT(a, MTS_V_PMTU_LIMITED);
+	ASSERT_EQ(a.dir, 0, "dir");
+	ASSERT_EQ(a.wall_low, 1400, "wall_low");
+	ASSERT_EQ(a.wall_high, 1401, "wall_high");
+	ASSERT_EQ(a.advice_mtu, 1400, "advice_mtu");
+	ASSERT_EQ(a.advice_mss, 1360, "advice_mss");
+	return true;
+}
+
+static bool test_recovered_after_blackhole(void)
+{
+	/* PLPMTUD (tcp_mtu_probing) shrank the resend to 1064 bytes; the ACK
+	 * passed the hole and smaller segments flow. */
+	struct mts_flow_key k = key4();
+	struct mts_flow f = bulk(0, 1064, V4_HDRS, 500, 3000);
+	struct mts_dir *d = &f.dir[0];
+	struct mts_assessment a;
+
+	d->seg_max = 1500;
+	d->hole_seq = iss(0) + 1;
+	d->hole_size = 1064;
+	d->t_hole = at(200);
+	d->rtx_large = 4;
+	d->rtx_small = 1;
+	a = judge(&k, &f, at(3001), MTS_V_BLACKHOLE);
+	ASSERT_VERDICT(a, MTS_V_RECOVERED);
+	ASSERT_EQ(a.dir, 0, "dir");
+	return true;
+}
+
+static bool test_recovered_stays_recovered(void)
+{
+	struct mts_flow_key k = key4();
+	struct mts_flow f = bulk(0, 1064, V4_HDRS, 900, 6000);
+	struct mts_assessment a;
+
+	f.dir[0].seg_max = 1500;
+	a = judge(&k, &f, at(6001), MTS_V_RECOVERED);
+	ASSERT_VERDICT(a, MTS_V_RECOVERED);
+	return true;
+}
+
+static bool test_recovered_after_ptb_ignored(void)
+{
+	struct mts_flow_key k = key4();
+	struct mts_flow f = bulk(0, 1400, V4_HDRS, 900, 6000);
+	struct mts_assessment a;
+
+	f.dir[0].seg_max = 1500;
+	ptb_rx(&f.dir[0], 1400, 5, 3000);
+	f.dir[0].over_ptb = 4;		/* before it finally obeyed */
+	a = judge(&k, &f, at(6001), MTS_V_PTB_IGNORED);
+	ASSERT_VERDICT(a, MTS_V_RECOVERED);
+	return true;
+}
+
+static bool test_healthy_without_prior_blackhole_is_not_recovered(void)
+{
+	struct mts_flow_key k = key4();
+	struct mts_flow f = bulk(0, 1500, V4_HDRS, 900, 6000);
+	struct mts_assessment a = judge(&k, &f, at(6001), MTS_V_STALLED);
+
+	ASSERT_VERDICT(a, MTS_V_HEALTHY);
+	return true;
+}
+
+static bool test_blackhole_still_open_is_not_recovered(void)
+{
+	struct mts_flow_key k = key4();
+	struct mts_flow f = lab_hole(0, 1500, 1004, V4_HDRS);
+	struct mts_assessment a = judge(&k, &f, at(3200), MTS_V_BLACKHOLE);
+
+	ASSERT_VERDICT(a, MTS_V_BLACKHOLE);
+	return true;
+}
+
+static bool test_stalled_dead_path(void)
+{
+	/* A bulk transfer whose path died at 100 ms: the head is resent four
+	 * times, no ACK, no SACK, nothing at all since. */
+	struct mts_flow_key k = key4();
+	struct mts_flow f = bulk(0, 1500, V4_HDRS, 300, 100);
+	struct mts_dir *d = &f.dir[0];
+	struct mts_assessment a;
+
+	d->snd_nxt += 10 * 1448;
+	resend_head(d, 1500, 4, 300);
+	a = judge(&k, &f, at(3500), MTS_V_NONE);
+	ASSERT_VERDICT(a, MTS_V_STALLED);
+	ASSERT_EQ(a.dir, 0, "dir");
+	ASSERT_EQ(a.advice_mtu, 0, "no MTU advice for a dead path");
+	return true;
+}
+
+/* ------------------------------------------- false-positive traps (§1) */
+
+static bool test_random_loss_resent_once_then_acked_not_blackhole(void)
+{
+	/* One full-size segment lost, resent once, the ACK moved past it. */
+	struct mts_flow_key k = key4();
+	struct mts_flow f = bulk(0, 1500, V4_HDRS, 2000, 2000);
+	struct mts_dir *d = &f.dir[0];
+	struct mts_assessment a;
+
+	d->hole_seq = d->snd_una - 900 * 1448;	/* hole_rtx cleared by the ACK */
+	d->hole_size = 1500;
+	d->t_hole = at(800);
+	d->rtx_large = 1;
+	a = judge(&k, &f, at(2001), MTS_V_NONE);
+	ASSERT_NOT_VERDICT(a, MTS_V_BLACKHOLE);
+	ASSERT_VERDICT(a, MTS_V_HEALTHY);
+	return true;
+}
+
+static bool test_random_loss_of_first_segment_twice_not_blackhole(void)
+{
+	/* The very first full-size segment lost twice in a row; its siblings
+	 * were SACKed, which proved the full size passes (MTS_F_BIG). */
+	struct mts_flow_key k = key4();
+	struct mts_flow f = lab_hole(0, 1500, 1004, V4_HDRS);
+	struct mts_dir *d = &f.dir[0];
+	struct mts_assessment a;
+
+	d->deliv_max = 1500;
+	d->flags &= ~MTS_F_BIG;
+	d->hole_rtx = 2;
+	d->t_ack = at(565);		/* dup ACKs for the siblings' resends */
+	a = judge(&k, &f, at(600), MTS_V_NONE);
+	ASSERT_NOT_VERDICT(a, MTS_V_BLACKHOLE);
+	ASSERT_NOT_VERDICT(a, MTS_V_SUSPECT);
+	return true;
+}
+
+static bool test_congestion_tail_drops_not_blackhole(void)
+{
+	/* A bottleneck drops tails of full-size bursts: dozens of large
+	 * resends, the current head resent twice (fast retransmit, then RTO),
+	 * SACKs keep coming and the ACK keeps progressing. */
+	struct mts_flow_key k = key4();
+	struct mts_flow f = bulk(0, 1500, V4_HDRS, 20000, 9000);
+	struct mts_dir *d = &f.dir[0];
+	struct mts_assessment a;
+
+	d->snd_nxt += 40 * 1448;
+	resend_head(d, 1500, 2, 8700);
+	d->rtx_large = 57;
+	d->flags |= MTS_F_SACK_HOLE;
+	d->t_ack = at(9100);
+	a = judge(&k, &f, at(9150), MTS_V_NONE);
+	ASSERT_NOT_VERDICT(a, MTS_V_BLACKHOLE);
+	ASSERT_VERDICT(a, MTS_V_HEALTHY);
+	return true;
+}
+
+static bool test_dead_path_bulk_is_stalled_not_blackhole(void)
+{
+	/* Nothing comes back after 100 ms, while the last full-size segment
+	 * delivered was the same size as the one resent. */
+	struct mts_flow_key k = key6();
+	struct mts_flow f = bulk(0, 1500, V6_HDRS, 300, 100);
+	struct mts_dir *d = &f.dir[0];
+	struct mts_assessment a;
+
+	d->snd_nxt += 10 * 1428;
+	resend_head(d, 1500, 5, 300);
+	a = judge(&k, &f, at(7000), MTS_V_NONE);
+	ASSERT_NOT_VERDICT(a, MTS_V_BLACKHOLE);
+	ASSERT_VERDICT(a, MTS_V_STALLED);
+	return true;
+}
+
+static bool test_dead_path_small_request_is_stalled_not_blackhole(void)
+{
+	/* Handshake done, then the path dies: the client's 140-byte request
+	 * (small: far below any wall) is resent again and again, no ACK, no
+	 * SACK, nothing back since the SYN-ACK. */
+	struct mts_flow_key k = key4();
+	struct mts_flow f = { .t_first = at(0), .t_last = at(1400), .ifindex = 3 };
+	struct mts_dir *d = &f.dir[0];
+	struct mts_assessment a;
+
+	d->snd_una = iss(0) + 1;		/* the SYN-ACK's ACK */
+	d->snd_nxt = d->snd_una + 140 - V4_HDRS;
+	d->t_ack = at(0);
+	d->seg_max = 140;
+	d->probe_seq = d->snd_una;
+	d->probe_size = 140;
+	d->probe_plen = 140 - V4_HDRS;
+	d->big_seq = d->snd_una;
+	d->flags = MTS_F_SND | MTS_F_ACK | MTS_F_DF | MTS_F_PROBE | MTS_F_BIG;
+	resend_head(d, 140, 3, 200);
+	a = judge(&k, &f, at(1500), MTS_V_NONE);
+	ASSERT_NOT_VERDICT(a, MTS_V_BLACKHOLE);
+	ASSERT_VERDICT(a, MTS_V_STALLED);
+	return true;
+}
+
+static bool test_dead_path_small_segments_is_stalled_not_blackhole(void)
+{
+	/* An interactive session (outputs up to 200 bytes delivered) whose
+	 * path dies: a 300-byte output is resent, nothing comes back. */
+	struct mts_flow_key k = key4();
+	struct mts_flow f = bulk(1, 200, V4_HDRS, 400, 5000);
+	struct mts_dir *d = &f.dir[1];
+	struct mts_assessment a;
+
+	d->seg_max = 300;
+	d->snd_nxt += 300 - V4_HDRS;
+	resend_head(d, 300, 4, 5300);
+	a = judge(&k, &f, at(9000), MTS_V_NONE);
+	ASSERT_NOT_VERDICT(a, MTS_V_BLACKHOLE);
+	ASSERT_VERDICT(a, MTS_V_STALLED);
+	return true;
+}
+
+static bool test_late_ptb_after_resends_not_blackhole(void)
+{
+	/* Working PMTUD with a rate-limited router: the PTBs for the first
+	 * transmission and the first resend were not sent, the one for the
+	 * second resend (560 ms) arrives at 600 ms. The sender has been told;
+	 * it has not had the chance to act on it yet (over_ptb 0). */
+	struct mts_flow_key k = key4();
+	struct mts_flow f = lab_hole(0, 1500, 1004, V4_HDRS);
+	struct mts_dir *d = &f.dir[0];
+	struct mts_assessment a;
+
+	d->hole_rtx = 2;
+	d->rtx_large = 2;
+	ptb_rx(d, 1400, 1, 600);
+	a = judge(&k, &f, at(600), MTS_V_NONE);
+	ASSERT_NOT_VERDICT(a, MTS_V_BLACKHOLE);
+	ASSERT_NOT_VERDICT(a, MTS_V_PTB_IGNORED);
+	ASSERT_NOT_VERDICT(a, MTS_V_STALLED);	/* something did come back */
+	return true;
+}
+
+static bool test_pmtud_shrunk_resend_in_flight_not_blackhole(void)
+{
+	/* ... and the sender obeyed at once: the head resent at 1400 bytes
+	 * (Linux tcp_simple_retransmit), its ACK one round trip away. */
+	struct mts_flow_key k = key4();
+	struct mts_flow f = lab_hole(0, 1500, 1004, V4_HDRS);
+	struct mts_dir *d = &f.dir[0];
+	struct mts_assessment a;
+
+	ptb_rx(d, 1400, 1, 600);
+	d->hole_rtx = 3;		/* 200 ms, 560 ms, and now at 1400 */
+	d->hole_size = 1400;
+	d->probe_size = 1400;
+	d->probe_plen = 1400 - V4_HDRS;
+	a = judge(&k, &f, at(640), MTS_V_NONE);
+	ASSERT_NOT_VERDICT(a, MTS_V_BLACKHOLE);
+	ASSERT_NOT_VERDICT(a, MTS_V_PTB_IGNORED);
+	return true;
+}
+
+static bool test_zero_window_receiver_not_blackhole(void)
+{
+	/* The application stopped reading: the window closed, the sender's
+	 * persist probes are pure ACKs (not tracked), replies keep coming;
+	 * no loss, no resend, for a minute. */
+	struct mts_flow_key k = key4();
+	struct mts_flow f = bulk(0, 1500, V4_HDRS, 400, 60000);
+	struct mts_assessment a;
+
+	f.t_last = at(500);
+	a = judge(&k, &f, at(60001), MTS_V_NONE);
+	ASSERT_NOT_VERDICT(a, MTS_V_BLACKHOLE);
+	ASSERT_VERDICT(a, MTS_V_HEALTHY);
+	return true;
+}
+
+static bool test_zero_window_one_byte_probes_not_blackhole(void)
+{
+	/* BSD/Windows-style persist probes: the same 1-byte segment (53 IP
+	 * bytes) resent again and again, each answered by an ACK that stays
+	 * right in front of it (window 0). */
+	struct mts_flow_key k = key4();
+	struct mts_flow f = bulk(1, 1500, V4_HDRS, 400, 500);
+	struct mts_dir *d = &f.dir[1];
+	struct mts_assessment a;
+
+	d->snd_nxt += 1;
+	resend_head(d, V4_HDRS + 1, 9, 1000);
+	d->t_ack = at(30000);
+	a = judge(&k, &f, at(30001), MTS_V_NONE);
+	ASSERT_NOT_VERDICT(a, MTS_V_BLACKHOLE);
+	ASSERT_VERDICT(a, MTS_V_HEALTHY);
+	return true;
+}
+
+static bool test_small_window_receiver_not_blackhole(void)
+{
+	/* A receiver with a 1000-byte window: the sender sends what fits,
+	 * its one earlier full-size segment is still in flight. */
+	struct mts_flow_key k = key6();
+	struct mts_flow f = bulk(0, 1072, V6_HDRS, 800, 4000);
+	struct mts_dir *d = &f.dir[0];
+	struct mts_assessment a;
+
+	d->seg_max = 1500;
+	d->probe_seq = d->snd_una - 1428;
+	d->probe_size = 1500;
+	d->flags |= MTS_F_PROBE;
+	a = judge(&k, &f, at(4001), MTS_V_NONE);
+	ASSERT_NOT_VERDICT(a, MTS_V_BLACKHOLE);
+	ASSERT_VERDICT(a, MTS_V_HEALTHY);
+	return true;
+}
+
+/* --------------------------------------------------------- directions */
+
+static bool test_blackhole_sender_in_dir1(void)
+{
+	/* The server (end 1) answers a small request with a large response. */
+	struct mts_flow_key k = key4();
+	struct mts_flow f = lab_hole(1, 1500, 1004, V4_HDRS);
+	struct mts_dir *c = &f.dir[0];
+	struct mts_assessment a;
+
+	c->snd_una = c->snd_nxt = iss(0) + 1 + 300;
+	c->seg_max = c->deliv_max = 352;
+	c->t_ack = at(0);
+	c->flags = MTS_F_SND | MTS_F_ACK | MTS_F_DF;
+	a = judge(&k, &f, at(1500), MTS_V_NONE);
+	ASSERT_VERDICT(a, MTS_V_BLACKHOLE);
+	ASSERT_EQ(a.dir, 1, "dir is the server end");
+	ASSERT_EQ(a.wall_low, 1004, "wall_low");
+	ASSERT_EQ(a.wall_high, 1500, "wall_high");
+	return true;
+}
+
+static bool test_healthy_sender_in_dir1(void)
+{
+	struct mts_flow_key k = key6();
+	struct mts_flow f = bulk(1, 1500, V6_HDRS, 100, 500);
+	struct mts_assessment a = judge(&k, &f, at(501), MTS_V_NONE);
+
+	ASSERT_VERDICT(a, MTS_V_HEALTHY);
+	ASSERT_EQ(a.dir, 1, "dir");
+	return true;
+}
+
+static bool test_worse_direction_wins(void)
+{
+	/* End 0 is healthy, end 1 suspect: the flow is suspect, dir 1. */
+	struct mts_flow_key k = key4();
+	struct mts_flow f = lab_hole(1, 1500, 1004, V4_HDRS);
+	struct mts_flow b = bulk(0, 1500, V4_HDRS, 100, 390);
+	struct mts_assessment a;
+
+	f.dir[0] = b.dir[0];
+	f.dir[1].hole_rtx = 1;
+	a = judge(&k, &f, at(400), MTS_V_NONE);
+	ASSERT_VERDICT(a, MTS_V_SUSPECT);
+	ASSERT_EQ(a.dir, 1, "dir");
+	return true;
+}
+
+static bool test_same_verdict_prefers_larger_sender(void)
+{
+	struct mts_flow_key k = key4();
+	struct mts_flow f = bulk(1, 1500, V4_HDRS, 100, 500);
+	struct mts_flow b = bulk(0, 200, V4_HDRS, 10, 500);
+	struct mts_assessment a;
+
+	f.dir[0] = b.dir[0];
+	a = judge(&k, &f, at(501), MTS_V_NONE);
+	ASSERT_VERDICT(a, MTS_V_HEALTHY);
+	ASSERT_EQ(a.dir, 1, "dir: the bulk sender");
+	return true;
+}
+
+/* -------------------------------------------------------------- advice */
+
+static bool test_advise_ipv4_mss_is_mtu_minus_40(void)
+{
+	unsigned mtu = 1, mss = 1;
+
+	mts_advise(AF_INET, 1400, 1450, &mtu, &mss);
+	ASSERT_EQ(mtu, 1400, "mtu: what was delivered");
+	ASSERT_EQ(mss, 1360, "mss");
+	return true;
+}
+
+static bool test_advise_ipv6_mss_is_mtu_minus_60(void)
+{
+	unsigned mtu = 1, mss = 1;
+
+	mts_advise(AF_INET6, 1400, 1450, &mtu, &mss);
+	ASSERT_EQ(mtu, 1400, "mtu");
+	ASSERT_EQ(mss, 1340, "mss");
+	return true;
+}
+
+static bool test_advise_1280_when_inside_bounds(void)
+{
+	unsigned mtu = 1, mss = 1;
+
+	/* A handshake proves 60 bytes, a 1500-byte segment is lost. */
+	mts_advise(AF_INET6, 60, 1500, &mtu, &mss);
+	ASSERT_EQ(mtu, 1280, "IPv6 mtu");
+	ASSERT_EQ(mss, 1220, "IPv6 mss");
+	mts_advise(AF_INET, 60, 1500, &mtu, &mss);
+	ASSERT_EQ(mtu, 1280, "IPv4 mtu");
+	ASSERT_EQ(mss, 1240, "IPv4 mss");
+	mts_advise(AF_INET6, 1000, 1281, &mtu, &mss);
+	ASSERT_EQ(mtu, 1280, "just inside");
+	return true;
+}
+
+static bool test_advise_1280_not_when_it_was_lost(void)
+{
+	unsigned mtu = 1, mss = 1;
+
+	/* 1280 itself was lost: not inside the bounds, keep what arrived. */
+	mts_advise(AF_INET6, 1000, 1280, &mtu, &mss);
+	ASSERT_EQ(mtu, 1000, "mtu");
+	ASSERT_EQ(mss, 940, "mss");
+	return true;
+}
+
+static bool test_advise_ipv4_576_floor(void)
+{
+	unsigned mtu = 1, mss = 1;
+
+	mts_advise(AF_INET, 60, 1000, &mtu, &mss);
+	ASSERT_EQ(mtu, 576, "mtu");
+	ASSERT_EQ(mss, 536, "mss");
+	/* IPv6 has no 576 rung: below 1280 it keeps what was delivered. */
+	mts_advise(AF_INET6, 80, 1000, &mtu, &mss);
+	ASSERT_EQ(mtu, 80, "IPv6 mtu");
+	ASSERT_EQ(mss, 20, "IPv6 mss");
+	return true;
+}
+
+static bool test_advise_never_reaches_the_wall(void)
+{
+	unsigned mtu = 1, mss = 1;
+
+	/* Inconsistent evidence (delivered >= lost): stay below the loss. */
+	mts_advise(AF_INET, 1500, 1400, &mtu, &mss);
+	ASSERT_EQ(mtu, 1399, "mtu");
+	ASSERT_EQ(mss, 1359, "mss");
+	mts_advise(AF_INET, 1400, 1400, &mtu, &mss);
+	ASSERT_EQ(mtu, 1399, "equal bounds");
+	return true;
+}
+
+static bool test_advise_unknown_bounds(void)
+{
+	unsigned mtu = 1, mss = 1;
+
+	mts_advise(AF_INET, 0, 0, &mtu, &mss);
+	ASSERT_EQ(mtu, 0, "nothing known: no mtu");
+	ASSERT_EQ(mss, 0, "nothing known: no mss");
+	mts_advise(AF_INET6, 0, 1500, &mtu, &mss);
+	ASSERT_EQ(mtu, 1280, "only the loss known");
+	ASSERT_EQ(mss, 1220, "only the loss known");
+	mts_advise(AF_INET, 1420, 0, &mtu, &mss);
+	ASSERT_EQ(mtu, 1420, "only delivery known: no clamp");
+	ASSERT_EQ(mss, 1380, "only delivery known");
+	return true;
+}
+
+static bool test_advise_tiny_mtu_has_no_mss(void)
+{
+	unsigned mtu = 1, mss = 1;
+
+	mts_advise(AF_INET6, 60, 0, &mtu, &mss);
+	ASSERT_EQ(mtu, 60, "mtu");
+	ASSERT_EQ(mss, 0, "no room for an MSS");
+	return true;
+}
+
+/* ------------------------------------------------------ names and ranks */
+
+static bool test_verdict_names(void)
+{
+	static const char *const want[MTS_V_MAX] = {
+		[MTS_V_HEALTHY] = "healthy",
+		[MTS_V_PMTU_LIMITED] = "pmtu-limited",
+		[MTS_V_SUSPECT] = "suspect",
+		[MTS_V_BLACKHOLE] = "blackhole",
+		[MTS_V_PTB_IGNORED] = "ptb-ignored",
+		[MTS_V_RECOVERED] = "recovered",
+		[MTS_V_STALLED] = "stalled",
+	};
+
+	for (int v = MTS_V_HEALTHY; v < MTS_V_MAX; v++) {
+		const char *n = mts_verdict_name(v);
+
+		ASSERT_TRUE(n && n[0], "non-empty name");
+		for (const char *c = n; *c; c++)
+			ASSERT_TRUE(islower((unsigned char)*c) || *c == '-', "lowercase name");
+		ASSERT_STREQ(n, want[v], "name");
+		for (int w = MTS_V_HEALTHY; w < v; w++)
+			ASSERT_TRUE(strcmp(n, mts_verdict_name(w)), "distinct names");
+	}
+	ASSERT_TRUE(mts_verdict_name(MTS_V_MAX) != NULL, "out of range: still a string");
+	ASSERT_TRUE(mts_verdict_name((enum mts_verdict)-1) != NULL, "negative: still a string");
+	return true;
+}
+
+static bool test_verdict_rank_blackhole_worst_healthy_best(void)
+{
+	/* The order correlator.h documents: worst first. */
+	static const enum mts_verdict order[] = {
+		MTS_V_BLACKHOLE, MTS_V_PTB_IGNORED, MTS_V_SUSPECT, MTS_V_STALLED,
+		MTS_V_PMTU_LIMITED, MTS_V_RECOVERED, MTS_V_HEALTHY,
+	};
+
+	for (int v = MTS_V_HEALTHY; v < MTS_V_MAX; v++) {
+		if (v != MTS_V_BLACKHOLE)
+			ASSERT_TRUE(mts_verdict_rank(MTS_V_BLACKHOLE) < mts_verdict_rank(v),
+				    "blackhole ranks worst");
+		if (v != MTS_V_HEALTHY)
+			ASSERT_TRUE(mts_verdict_rank(MTS_V_HEALTHY) > mts_verdict_rank(v),
+				    "healthy ranks best");
+	}
+	for (unsigned i = 1; i < sizeof(order) / sizeof(order[0]); i++)
+		ASSERT_TRUE(mts_verdict_rank(order[i - 1]) < mts_verdict_rank(order[i]),
+			    "documented order");
+	return true;
+}
+
+/* ---------------------------------------------------------- tick wrap */
+
+static bool test_blackhole_across_tick_wrap(void)
+{
+	/* The lab run with the 2^32 wrap between the SACK and the first resend. */
+	struct mts_flow_key k = key4();
+	struct mts_flow f = lab_hole(0, 1500, 1004, V4_HDRS);
+	__u32 w = wrap_at(100);
+	struct mts_assessment a;
+
+	shift_times(&f, w);
+	ASSERT_TRUE(f.dir[0].t_ack > f.dir[0].t_hole, "timestamps wrapped");
+	a = judge(&k, &f, at(1500) + w, MTS_V_NONE);
+	ASSERT_VERDICT(a, MTS_V_BLACKHOLE);
+	ASSERT_EQ(a.wall_high, 1500, "wall_high");
+	return true;
+}
+
+static bool test_stalled_across_tick_wrap(void)
+{
+	/* Last ACK just before the wrap, the resends after it: silent. */
+	struct mts_flow_key k = key4();
+	struct mts_flow f = bulk(0, 1500, V4_HDRS, 300, 100);
+	__u32 w = wrap_at(200);
+	struct mts_assessment a;
+
+	f.dir[0].snd_nxt += 10 * 1448;
+	resend_head(&f.dir[0], 1500, 4, 300);
+	shift_times(&f, w);
+	ASSERT_TRUE(f.dir[0].t_ack > f.dir[0].t_hole, "timestamps wrapped");
+	a = judge(&k, &f, at(3500) + w, MTS_V_NONE);
+	ASSERT_VERDICT(a, MTS_V_STALLED);
+	return true;
+}
+
+static bool test_ack_after_wrap_is_not_silent(void)
+{
+	/* The congestion record with the wrap between the first resend and
+	 * the latest ACK: ACKs still come, so not stalled. */
+	struct mts_flow_key k = key4();
+	struct mts_flow f = bulk(0, 1500, V4_HDRS, 20000, 9000);
+	__u32 w = wrap_at(8800);
+	struct mts_assessment a;
+
+	f.dir[0].snd_nxt += 40 * 1448;
+	resend_head(&f.dir[0], 1500, 2, 8700);
+	f.dir[0].t_ack = at(9100);
+	shift_times(&f, w);
+	ASSERT_TRUE(f.dir[0].t_ack < f.dir[0].t_hole, "timestamps wrapped");
+	a = judge(&k, &f, at(9150) + w, MTS_V_NONE);
+	ASSERT_VERDICT(a, MTS_V_HEALTHY);
+	return true;
+}
+
+static bool test_suspect_age_across_tick_wrap(void)
+{
+	/* Resent at 200 ms, judged at 400 ms, the wrap at 300 ms. */
+	struct mts_flow_key k = key4();
+	struct mts_flow f = lab_hole(0, 1500, 1004, V4_HDRS);
+	__u32 w = wrap_at(300);
+	struct mts_assessment a;
+
+	f.dir[0].hole_rtx = 1;
+	shift_times(&f, w);
+	a = judge(&k, &f, at(400) + w, MTS_V_NONE);
+	ASSERT_TRUE(at(400) + w < f.dir[0].t_hole, "now wrapped");
+	ASSERT_VERDICT(a, MTS_V_SUSPECT);
+	return true;
+}
+
+static bool test_young_hole_across_tick_wrap_is_not_suspect(void)
+{
+	/* Resent at 200 ms, judged at 250 ms, the wrap at 220 ms. */
+	struct mts_flow_key k = key4();
+	struct mts_flow f = lab_hole(0, 1500, 1004, V4_HDRS);
+	__u32 w = wrap_at(220);
+	struct mts_assessment a;
+
+	f.dir[0].hole_rtx = 1;
+	shift_times(&f, w);
+	a = judge(&k, &f, at(250) + w, MTS_V_NONE);
+	ASSERT_VERDICT(a, MTS_V_HEALTHY);
+	return true;
+}
+
+int main(void)
+{
+	RUN(test_healthy_bulk_transfer);
+	RUN(test_no_data_is_healthy_without_dir);
+	RUN(test_fresh_single_resend_is_healthy);
+	RUN(test_suspect_large_resend_pending);
+	RUN(test_blackhole_ipv4_lab_run);
+	RUN(test_blackhole_ipv6);
+	RUN(test_blackhole_ipv6_small_tail_advises_1280);
+	RUN(test_blackhole_ack_stops_at_large_segment);
+	RUN(test_silent_wall_below_ptb_mtu_is_blackhole);
+	RUN(test_ptb_ignored);
+	RUN(test_ptb_ignored_when_generated_here);
+	RUN(test_pmtu_limited_working_pmtud);
+	RUN(test_recovered_after_blackhole);
+	RUN(test_recovered_stays_recovered);
+	RUN(test_recovered_after_ptb_ignored);
+	RUN(test_healthy_without_prior_blackhole_is_not_recovered);
+	RUN(test_blackhole_still_open_is_not_recovered);
+	RUN(test_stalled_dead_path);
+
+	RUN(test_random_loss_resent_once_then_acked_not_blackhole);
+	RUN(test_random_loss_of_first_segment_twice_not_blackhole);
+	RUN(test_congestion_tail_drops_not_blackhole);
+	RUN(test_dead_path_bulk_is_stalled_not_blackhole);
+	RUN(test_dead_path_small_request_is_stalled_not_blackhole);
+	RUN(test_dead_path_small_segments_is_stalled_not_blackhole);
+	RUN(test_late_ptb_after_resends_not_blackhole);
+	RUN(test_pmtud_shrunk_resend_in_flight_not_blackhole);
+	RUN(test_zero_window_receiver_not_blackhole);
+	RUN(test_zero_window_one_byte_probes_not_blackhole);
+	RUN(test_small_window_receiver_not_blackhole);
+
+	RUN(test_blackhole_sender_in_dir1);
+	RUN(test_healthy_sender_in_dir1);
+	RUN(test_worse_direction_wins);
+	RUN(test_same_verdict_prefers_larger_sender);
+
+	RUN(test_advise_ipv4_mss_is_mtu_minus_40);
+	RUN(test_advise_ipv6_mss_is_mtu_minus_60);
+	RUN(test_advise_1280_when_inside_bounds);
+	RUN(test_advise_1280_not_when_it_was_lost);
+	RUN(test_advise_ipv4_576_floor);
+	RUN(test_advise_never_reaches_the_wall);
+	RUN(test_advise_unknown_bounds);
+	RUN(test_advise_tiny_mtu_has_no_mss);
+
+	RUN(test_verdict_names);
+	RUN(test_verdict_rank_blackhole_worst_healthy_best);
+
+	RUN(test_blackhole_across_tick_wrap);
+	RUN(test_stalled_across_tick_wrap);
+	RUN(test_ack_after_wrap_is_not_silent);
+	RUN(test_suspect_age_across_tick_wrap);
+	RUN(test_young_hole_across_tick_wrap_is_not_suspect);
+
+	return TL_EXIT();
+}

@@ -1,0 +1,15 @@
+#!/bin/sh
+# Install what building mtuscope and running its tests and demo need, from
+# Debian 12's own packages. Safe to run again.
+set -eu
+if [ "$(id -u)" != 0 ]; then
+	echo "tools/deps.sh: run as root (apt-get)" >&2
+	exit 1
+fi
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+apt-get install -y -qq --no-install-recommends \
+	make gcc clang llvm pkg-config git ca-certificates \
+	libbpf-dev libelf-dev zlib1g-dev libjson-c-dev linux-libc-dev bpftool \
+	iproute2 iptables nftables procps kmod \
+	wireguard-go wireguard-tools socat iperf3 tcpdump iputils-ping jq >/dev/null
