@@ -133,9 +133,12 @@ bool mts_model_update(struct mts_model *m, struct mts_track *t, const struct mts
 		return false;
 	t->prev = before;
 	t->t_change = now_unix;
+	/* A flow first seen healthy is news to no one: not reported. */
+	if (before == MTS_V_NONE && v == MTS_V_HEALTHY)
+		return false;
 	if (v < MTS_V_MAX)
 		m->verdicts_issued[v]++;
-	return !(before == MTS_V_NONE && v == MTS_V_HEALTHY);
+	return true;
 }
 
 void mts_model_tally(const struct mts_model *m, unsigned long out[MTS_V_MAX])

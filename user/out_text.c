@@ -41,8 +41,7 @@ void mts_text_verdict(FILE *f, const struct mts_report *r)
 	if (a->wall_high)
 		fprintf(f, "  wall %u..%u", a->wall_low, a->wall_high);
 	fprintf(f, "\n             %s\n", a->why ? a->why : "");
-	if (a->advice_mtu && (a->verdict == MTS_V_BLACKHOLE || a->verdict == MTS_V_PTB_IGNORED ||
-			      a->verdict == MTS_V_SUSPECT)) {
+	if (a->advice_mtu && (a->verdict == MTS_V_BLACKHOLE || a->verdict == MTS_V_PTB_IGNORED)) {
 		fprintf(f, "             fix: MTU %u on %s, clamp TCP MSS to %u:\n",
 			a->advice_mtu, r->iface, a->advice_mss);
 		fprintf(f, "               ip link set dev %s mtu %u\n", r->iface, a->advice_mtu);
