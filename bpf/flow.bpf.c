@@ -498,12 +498,16 @@ static __always_inline void tcp_egress(struct pctx *x, const struct pkt *p)
 	end = p->seq + p->plen;
 	if (p->df)
 		d->flags |= MTS_F_DF;
-	if (p->seg_size > d->seg_max)
+	if (p->seg_size > d->seg_max) {
 		d->seg_max = p->seg_size;
+		d->flags &= ~MTS_F_BIG;		/* big_seq was a smaller segment */
+	}
 	/* The newest full-size segment: when the oldest one (the probe) is
 	 * the one lost, a SACK for this one still proves the size passes.
-	 * A segment arrives whole or not at all, so its first byte will do. */
-	if (p->seg_size == d->seg_max && d->seg_max > d->deliv_max) {
+	 * A segment arrives whole or not at all, so its first byte will do.
+	 * New data only: a retransmission is the oldest, not the newest. */
+	if (p->seg_size == d->seg_max && d->seg_max > d->deliv_max &&
+	    (!(d->flags & MTS_F_SND) || !seq_before(p->seq, d->snd_nxt))) {
 		d->big_seq = p->seq;
 		d->flags |= MTS_F_BIG;
 	}
@@ -600,12 +604,18 @@ static __always_inline void tcp_ingress(struct pctx *x, const struct pkt *p)
 	struct mts_dir *d;
 	int s;
 
-	if (!(p->tcp_flags & TCPF_ACK))
+	if (!(p->tcp_flags & (TCPF_ACK | TCPF_SYN)))
 		return;
 	s = flow_key(&k, &p->t);
 	f = bpf_map_lookup_elem(&MTS_MAP_FLOWS, &k);
 	if (!f)
 		return;		/* flows are born at egress, where data leaves */
+	if (!(p->tcp_flags & TCPF_ACK)) {
+		/* A connection opened towards us on a reused tuple: the old
+		 * record says nothing about it. */
+		bpf_map_delete_elem(&MTS_MAP_FLOWS, &k);
+		return;
+	}
 
 	/* This packet acknowledges what the other end sent. */
 	d = &f->dir[!s];
