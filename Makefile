@@ -25,7 +25,7 @@ BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Wall -Wextra \
 CFLAGS   ?= -O2 -g
 CFLAGS   += -std=gnu11 -Wall -Wextra -Iinclude -I$(OUTPUT) -Iuser -Itests \
 	    -DMTS_VERSION='"$(VERSION)"' $(shell pkg-config --cflags json-c)
-LDLIBS   := $(shell pkg-config --libs libbpf json-c) -lelf -lz
+LDLIBS   := $(shell pkg-config --libs libbpf json-c libmicrohttpd ncursesw libcurl) -lelf -lz -lpthread
 
 ifeq ($(V),1)
 Q :=
@@ -37,7 +37,8 @@ endif
 
 # The correlator and model are pure: the unit tests link them without libbpf.
 CORE_OBJS := correlator.o model.o format.o
-APP_OBJS  := main.o loader.o watch.o out_text.o out_json.o $(CORE_OBJS)
+APP_OBJS  := main.o loader.o watch.o http.o snapshot.o out_text.o out_json.o out_prom.o top.o \
+	     $(CORE_OBJS)
 
 APP   := $(OUTPUT)/mtuscope
 UNIT  := $(OUTPUT)/test_correlator
@@ -100,8 +101,34 @@ test-bpf: $(BPFT)
 demo: $(APP)
 	$(Q)tools/demo.sh
 
+# install: the program, its man page, the systemd unit (ExecStart pointed at
+# this PREFIX's sbin) and /etc/default/mtuscope, the latter only when absent:
+# an administrator's file is never overwritten (nor removed by uninstall).
+UNITDIR ?= /lib/systemd/system
+INSTALL_FILES := $(PREFIX)/sbin/mtuscope $(PREFIX)/share/man/man8/mtuscope.8 \
+		 $(UNITDIR)/mtuscope.service
+.PHONY: uninstall
+
 install: $(APP)
 	install -D -m 0755 $(APP) $(DESTDIR)$(PREFIX)/sbin/mtuscope
+	install -D -m 0644 docs/mtuscope.8 $(DESTDIR)$(PREFIX)/share/man/man8/mtuscope.8
+	install -d -m 0755 $(DESTDIR)$(UNITDIR)
+	sed 's|/usr/local/sbin/mtuscope |$(PREFIX)/sbin/mtuscope |' \
+		tools/mtuscope.service > $(DESTDIR)$(UNITDIR)/mtuscope.service.tmp
+	chmod 0644 $(DESTDIR)$(UNITDIR)/mtuscope.service.tmp
+	mv -f $(DESTDIR)$(UNITDIR)/mtuscope.service.tmp $(DESTDIR)$(UNITDIR)/mtuscope.service
+	@if [ -e $(DESTDIR)/etc/default/mtuscope ]; then \
+		echo "  keeping $(DESTDIR)/etc/default/mtuscope"; \
+	else \
+		echo "install -D -m 0644 tools/mtuscope.default $(DESTDIR)/etc/default/mtuscope"; \
+		install -D -m 0644 tools/mtuscope.default $(DESTDIR)/etc/default/mtuscope; \
+	fi
+
+uninstall:
+	rm -f $(addprefix $(DESTDIR),$(INSTALL_FILES))
+	@if [ -e $(DESTDIR)/etc/default/mtuscope ]; then \
+		echo "  kept $(DESTDIR)/etc/default/mtuscope (your settings; remove it by hand)"; \
+	fi
 
 clean:
 	$(call msg,CLEAN,$(OUTPUT))

@@ -476,7 +476,10 @@ static __always_inline void tcp_egress(struct pctx *x, const struct pkt *p)
 		return;
 	d = &f->dir[s & 1];
 	f->t_last = x->now;
-	f->ifindex = x->skb->ifindex;
+	/* Where the data leaves: large segments decide, so a FIN or a small
+	 * reply going the other way does not move the flow to the LAN side. */
+	if (!f->ifindex || p->seg_size > cfg_large_bytes)
+		f->ifindex = x->skb->ifindex;
 
 	if (p->tcp_flags & TCPF_SYN) {
 		/* A new connection on a reused tuple starts from nothing. */

@@ -48,17 +48,23 @@ int mts_check_privileges(char *err, size_t errlen)
 {
 	struct __user_cap_header_struct hdr = { .version = _LINUX_CAPABILITY_VERSION_3 };
 	struct __user_cap_data_struct data[2] = {};
-	bool bpf, net;
+	bool bpf, net, perf, admin;
 
 	if (syscall(SYS_capget, &hdr, data))
 		return 0;	/* cannot tell: let the kernel decide */
-	net = data[0].effective & (1u << CAP_NET_ADMIN);
-	bpf = data[CAP_BPF >> 5].effective & (1u << (CAP_BPF & 31)) ||
-	      data[0].effective & (1u << CAP_SYS_ADMIN);
-	if (bpf && net)
+#define HAS(cap) (!!(data[(cap) >> 5].effective & (1u << ((cap) & 31))))
+	admin = HAS(CAP_SYS_ADMIN);
+	net = HAS(CAP_NET_ADMIN);
+	bpf = HAS(CAP_BPF) || admin;
+	/* Without CAP_PERFMON the verifier applies its Spectre v1 limits for
+	 * unprivileged programs, which reject ours. */
+	perf = HAS(CAP_PERFMON) || admin;
+#undef HAS
+	if (bpf && net && perf)
 		return 0;
-	ERR("not permitted: mtuscope needs root, or CAP_BPF and CAP_NET_ADMIN "
-	    "(missing:%s%s); try sudo", bpf ? "" : " CAP_BPF", net ? "" : " CAP_NET_ADMIN");
+	ERR("not permitted: mtuscope needs root, or CAP_BPF, CAP_NET_ADMIN and CAP_PERFMON "
+	    "(missing:%s%s%s); try sudo", bpf ? "" : " CAP_BPF", net ? "" : " CAP_NET_ADMIN",
+	    perf ? "" : " CAP_PERFMON");
 	return -EPERM;
 }
 
@@ -386,6 +392,37 @@ int mts_loader_counters(const struct mts_loader *L, int slot, int egress,
 				out->c[i] += percpu[c].c[i];
 	free(percpu);
 	return rc ? -errno : 0;
+}
+
+long mts_loader_count_flows(const struct mts_loader *L)
+{
+	enum { BATCH = 4096 };
+	LIBBPF_OPTS(bpf_map_batch_opts, opts);
+	struct mts_flow_key *keys = malloc(BATCH * sizeof(*keys));
+	struct mts_flow *vals = malloc(BATCH * sizeof(*vals));
+	__u32 token, n;
+	void *in = NULL;
+	long total = 0;
+	int err;
+
+	if (!keys || !vals) {
+		total = -ENOMEM;
+		goto out;
+	}
+	do {
+		n = BATCH;
+		err = bpf_map_lookup_batch(L->flows_fd, in, &token, keys, vals, &n, &opts);
+		if (err && err != -ENOENT) {
+			total = err;
+			goto out;
+		}
+		total += n;
+		in = &token;
+	} while (!err);
+out:
+	free(keys);
+	free(vals);
+	return total;
 }
 
 const char *mts_loader_ifname(const struct mts_loader *L, int ifindex)

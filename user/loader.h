@@ -58,6 +58,8 @@ void mts_loader_close(struct mts_loader *L);
 /* Counters of slot (interface index in L->ifs), summed over CPUs. */
 int mts_loader_counters(const struct mts_loader *L, int slot, int egress,
 			struct mts_counters *out);
+/* Records in the flow table now (one batched walk), or -errno. */
+long mts_loader_count_flows(const struct mts_loader *L);
 const char *mts_loader_ifname(const struct mts_loader *L, int ifindex);
 const char *mts_hook_name(enum mts_hook h);
 

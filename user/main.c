@@ -5,6 +5,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+#include "http.h"
+#include "top.h"
 #include "watch.h"
 
 const char *argp_program_version = "mtuscope " MTS_VERSION;
@@ -16,16 +20,27 @@ static const char usage_top[] =
 "\n"
 "Commands:\n"
 "  watch IFACE...   attach to the interfaces and print one line per verdict change\n"
+"                   (--listen ADDR:PORT: also serve Prometheus /metrics and /flows)\n"
+"  top IFACE...     attach and show a live, top-style view of the flows\n"
+"  top --connect ADDR:PORT\n"
+"                   the same view from a running `watch --listen` daemon\n"
 "\n"
 "Run `mtuscope COMMAND --help` for a command's options.\n"
 "\n"
 "Examples:\n"
 "  mtuscope watch wg0 eth0             # the tunnel and its underlay\n"
-"  mtuscope watch --json -d 60 wg0     # JSON lines for 60 seconds\n";
+"  mtuscope watch --json -d 60 wg0     # JSON lines for 60 seconds\n"
+"  mtuscope watch --listen 9841 wg0 eth0   # a daemon for Prometheus\n"
+"  mtuscope top wg0 eth0\n";
 
 /* ------------------------------------------------------------------ watch */
 
-enum { OPT_HOOK = 1000, OPT_FLOWS, OPT_LARGE };
+enum { OPT_HOOK = 1000, OPT_FLOWS, OPT_LARGE, OPT_LISTEN, OPT_CONNECT, OPT_ONCE };
+
+struct cli {
+	struct mts_watch_opts w;
+	const char *connect;	/* top --connect */
+};
 
 static const struct argp_option watch_options[] = {
 	{ "json", 'j', NULL, 0, "One JSON object per line (schema in README)", 0 },
@@ -36,6 +51,9 @@ static const struct argp_option watch_options[] = {
 	{ "flows", OPT_FLOWS, "N", 0, "Flow table capacity (default 262144)", 0 },
 	{ "large-bytes", OPT_LARGE, "N", 0,
 	  "Segments above N bytes count as large (default 1280)", 0 },
+	{ "listen", OPT_LISTEN, "ADDR:PORT", 0,
+	  "Serve Prometheus /metrics and JSON /flows over HTTP (PORT alone: loopback; "
+	  "default port 9841)", 0 },
 	{ 0 }
 };
 
@@ -49,7 +67,7 @@ static const char watch_doc[] =
 "  mtuscope watch wg0 eth0\n"
 "  mtuscope watch --json --duration 30 wg0 eth0 eth1\n"
 "\n"
-"Needs root, or CAP_BPF and CAP_NET_ADMIN.";
+"Needs root, or CAP_BPF, CAP_NET_ADMIN and CAP_PERFMON.";
 
 static int parse_uint(const char *s, unsigned long min, unsigned long max, unsigned long *out)
 {
@@ -66,7 +84,8 @@ static int parse_uint(const char *s, unsigned long min, unsigned long max, unsig
 
 static error_t watch_parse(int key, char *arg, struct argp_state *state)
 {
-	struct mts_watch_opts *o = state->input;
+	struct cli *cli = state->input;
+	struct mts_watch_opts *o = &cli->w;
 	unsigned long v;
 	char *end;
 
@@ -103,6 +122,29 @@ static error_t watch_parse(int key, char *arg, struct argp_state *state)
 			argp_error(state, "invalid --large-bytes '%s': expected 576..65535", arg);
 		o->lo.large_bytes = v;
 		break;
+	case OPT_LISTEN: {
+		struct sockaddr_storage ss;
+		unsigned len;
+
+		if (mts_http_parse_addr(arg, &ss, &len))
+			argp_error(state, "invalid --listen '%s': expected PORT, ADDR:PORT or "
+				   "[ADDR]:PORT with a numeric address", arg);
+		o->listen = arg;
+		break;
+	}
+	case OPT_CONNECT: {
+		struct sockaddr_storage ss;
+		unsigned len;
+
+		if (mts_http_parse_addr(arg, &ss, &len))
+			argp_error(state, "invalid --connect '%s': expected PORT, ADDR:PORT or "
+				   "[ADDR]:PORT with a numeric address", arg);
+		cli->connect = arg;
+		break;
+	}
+	case OPT_ONCE:
+		o->once = true;
+		break;
 	case ARGP_KEY_ARG:
 		return ARGP_ERR_UNKNOWN;	/* interfaces are collected below */
 	case ARGP_KEY_ARGS:
@@ -110,7 +152,13 @@ static error_t watch_parse(int key, char *arg, struct argp_state *state)
 		o->lo.n_ifaces = state->argc - state->next;
 		break;
 	case ARGP_KEY_NO_ARGS:
-		argp_error(state, "no interface given (e.g. mtuscope watch wg0 eth0)");
+		if (!cli->connect)
+			argp_error(state, "no interface given (e.g. %s wg0 eth0)",
+				   o->top ? "mtuscope top" : "mtuscope watch");
+		break;
+	case ARGP_KEY_END:
+		if (cli->connect && o->lo.n_ifaces)
+			argp_error(state, "--connect shows a daemon's view: name no interface");
 		break;
 	default:
 		return ARGP_ERR_UNKNOWN;
@@ -121,13 +169,59 @@ static error_t watch_parse(int key, char *arg, struct argp_state *state)
 static int cmd_watch(int argc, char **argv)
 {
 	struct argp argp = { watch_options, watch_parse, "IFACE...", watch_doc, 0, 0, 0 };
-	struct mts_watch_opts o = {
-		.lo = { .hook = MTS_HOOK_AUTO, .attach = true },
-		.tick_ms = 100,
+	struct cli cli = {
+		.w = { .lo = { .hook = MTS_HOOK_AUTO, .attach = true }, .tick_ms = 100 },
 	};
 
-	argp_parse(&argp, argc, argv, 0, NULL, &o);
-	return mts_watch(&o);
+	argp_parse(&argp, argc, argv, 0, NULL, &cli);
+	return mts_watch(&cli.w);
+}
+
+/* -------------------------------------------------------------------- top */
+
+static const struct argp_option top_options[] = {
+	{ "once", OPT_ONCE, NULL, 0,
+	  "Print one plain-text snapshot and exit (after --duration, default 2 s, "
+	  "when attaching; also the mode when stdout is not a terminal)", 0 },
+	{ "connect", OPT_CONNECT, "ADDR:PORT", 0,
+	  "Show a running daemon's view (watch --listen) instead of attaching", 0 },
+	{ "duration", 'd', "SEC", 0, "Stop after SEC seconds", 0 },
+	{ "verbose", 'v', NULL, 0, "Show libbpf's messages and the verifier log", 0 },
+	{ "hook", OPT_HOOK, "auto|tcx|tc", 0, "How to attach (as for watch)", 0 },
+	{ "flows", OPT_FLOWS, "N", 0, "Flow table capacity (default 262144)", 0 },
+	{ "large-bytes", OPT_LARGE, "N", 0, "Segments above N bytes count as large", 0 },
+	{ "listen", OPT_LISTEN, "ADDR:PORT", 0, "Also serve /metrics and /flows", 0 },
+	{ 0 }
+};
+
+static const char top_doc[] =
+"A full-screen, top-style view of the flows, worst first, refreshed every second: "
+"verdict, src -> dst, interface, large retransmissions, PTBs, the wall and the "
+"advised MTU/MSS. Either attach to IFACE... like watch, or --connect to a daemon."
+"\vKeys: q quit, p pause, s cycle sort, f cycle verdict filter, arrows/PgUp/PgDn "
+"scroll, Enter details of the selected flow.\n"
+"\n"
+"Examples:\n"
+"  mtuscope top wg0 eth0\n"
+"  mtuscope top --connect 127.0.0.1:9841\n"
+"  mtuscope top --once --connect 9841\n";
+
+static int cmd_top(int argc, char **argv)
+{
+	struct argp argp = { top_options, watch_parse, "IFACE...", top_doc, 0, 0, 0 };
+	struct cli cli = {
+		.w = { .lo = { .hook = MTS_HOOK_AUTO, .attach = true }, .tick_ms = 100,
+		       .top = true },
+	};
+
+	argp_parse(&argp, argc, argv, 0, NULL, &cli);
+	if (!isatty(STDOUT_FILENO))
+		cli.w.once = true;
+	if (cli.connect)
+		return mts_top_connect(cli.connect, cli.w.once);
+	if (cli.w.once && !cli.w.duration)
+		cli.w.duration = 2;
+	return mts_watch(&cli.w);
 }
 
 int main(int argc, char **argv)
@@ -145,6 +239,10 @@ int main(int argc, char **argv)
 	if (!strcmp(cmd, "watch")) {
 		argv[1] = "mtuscope watch";
 		return cmd_watch(argc - 1, argv + 1);
+	}
+	if (!strcmp(cmd, "top")) {
+		argv[1] = "mtuscope top";
+		return cmd_top(argc - 1, argv + 1);
 	}
 	fprintf(stderr, "mtuscope: unknown command '%s' (try mtuscope --help)\n", cmd);
 	return 64;

@@ -3,6 +3,7 @@
 #include <json-c/json.h>
 #include "format.h"
 #include "output.h"
+#include "snapshot.h"
 
 static json_object *event_new(const char *event, double ts)
 {
@@ -34,7 +35,8 @@ static json_object *counters_obj(const struct mts_counters *c)
 	return o;
 }
 
-void mts_json_start(FILE *f, double ts, const struct mts_iface_report *ifs, int n)
+void mts_json_start(FILE *f, double ts, const struct mts_iface_report *ifs, int n,
+		    const char *listen)
 {
 	json_object *o = event_new("start", ts), *arr = json_object_new_array();
 
@@ -47,43 +49,19 @@ void mts_json_start(FILE *f, double ts, const struct mts_iface_report *ifs, int 
 		json_object_array_add(arr, ifo);
 	}
 	json_object_object_add(o, "ifaces", arr);
+	if (listen)
+		json_object_object_add(o, "listen", json_object_new_string(listen));
 	emit(f, o);
 }
 
 void mts_json_verdict(FILE *f, const struct mts_report *r)
 {
-	const struct mts_track *t = r->t;
-	const struct mts_assessment *a = &t->a;
-	int dir = a->dir < 0 ? 0 : a->dir;
-	const struct mts_dir *d = &t->rec.dir[dir];
-	char src[MTS_ENDPOINT_LEN], dst[MTS_ENDPOINT_LEN];
 	json_object *o = event_new("verdict", r->ts);
+	json_object *flow = mts_flow_json(r->t, r->iface, r->ts, 0, false);
 
-	mts_fmt_endpoint(src, sizeof(src), &t->key, dir);
-	mts_fmt_endpoint(dst, sizeof(dst), &t->key, !dir);
-	json_object_object_add(o, "verdict", json_object_new_string(mts_verdict_name(a->verdict)));
-	json_object_object_add(o, "prev", json_object_new_string(mts_verdict_name(t->prev)));
-	json_object_object_add(o, "iface", json_object_new_string(r->iface));
-	json_object_object_add(o, "proto", json_object_new_string(mts_proto_name(t->key.proto)));
-	json_object_object_add(o, "family", json_object_new_string(mts_family_name(t->key.family)));
-	json_object_object_add(o, "src", json_object_new_string(src));
-	json_object_object_add(o, "dst", json_object_new_string(dst));
-	if (a->wall_high || a->verdict == MTS_V_BLACKHOLE) {
-		add_int(o, "wall_low", a->wall_low);
-		add_int(o, "wall_high", a->wall_high);
-		add_int(o, "advice_mtu", a->advice_mtu);
-		add_int(o, "advice_mss", a->advice_mss);
-	}
-	json_object_object_add(o, "why", json_object_new_string(a->why ? a->why : ""));
-	add_int(o, "seg_max", d->seg_max);
-	add_int(o, "delivered_max", d->deliv_max);
-	add_int(o, "hole_resends", d->hole_rtx);
-	add_int(o, "large_retrans", d->rtx_large);
-	add_int(o, "small_retrans", d->rtx_small);
-	add_int(o, "ptb_rx", d->ptb_rx);
-	add_int(o, "ptb_tx", d->ptb_tx);
-	add_int(o, "ptb_mtu", d->ptb_mtu);
-	add_int(o, "oversize", d->oversize);
+	json_object_object_foreach(flow, k, v)
+		json_object_object_add(o, k, json_object_get(v));
+	json_object_put(flow);
 	emit(f, o);
 }
 

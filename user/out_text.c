@@ -15,13 +15,15 @@ static void clock_str(char *buf, size_t len, double ts)
 		 (int)((ts - secs) * 1000));
 }
 
-void mts_text_start(FILE *f, const struct mts_iface_report *ifs, int n)
+void mts_text_start(FILE *f, const struct mts_iface_report *ifs, int n, const char *listen)
 {
 	fprintf(f, "watching");
 	for (int i = 0; i < n; i++)
 		fprintf(f, "%s %s (%s%s)", i ? "," : "", ifs[i].name, ifs[i].hook,
 			ifs[i].l3 ? ", L3" : "");
 	fprintf(f, "; one line per verdict change, Ctrl-C to stop\n");
+	if (listen)
+		fprintf(f, "serving http://%s/metrics and http://%s/flows\n", listen, listen);
 	fflush(f);
 }
 

@@ -27,11 +27,13 @@ struct mts_summary {
 	int n_ifs;
 };
 
-void mts_text_start(FILE *f, const struct mts_iface_report *ifs, int n);
+/* listen: the address the exporter serves on, or NULL. */
+void mts_text_start(FILE *f, const struct mts_iface_report *ifs, int n, const char *listen);
 void mts_text_verdict(FILE *f, const struct mts_report *r);
 void mts_text_summary(FILE *f, const struct mts_summary *s);
 
-void mts_json_start(FILE *f, double ts, const struct mts_iface_report *ifs, int n);
+void mts_json_start(FILE *f, double ts, const struct mts_iface_report *ifs, int n,
+		    const char *listen);
 void mts_json_verdict(FILE *f, const struct mts_report *r);
 void mts_json_summary(FILE *f, const struct mts_summary *s);
 

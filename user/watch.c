@@ -4,6 +4,7 @@
  * records and judges them, verdict changes go to the output.
  */
 #include <errno.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,10 +13,16 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include "format.h"
+#include "http.h"
+#include "out_prom.h"
 #include "output.h"
+#include "snapshot.h"
+#include "top.h"
 #include "watch.h"
 
 #define MTS_LINGER_MS	30000	/* keep an unremarkable flow this long */
+#define MTS_CLOSED_LINGER_MS 3000 /* and a closed one this long after its last packet */
+#define MTS_COUNT_S	5.0	/* how often the flow table is counted (exporter, top) */
 
 static volatile sig_atomic_t stop;
 
@@ -25,12 +32,23 @@ static void on_signal(int sig)
 	stop = 1;
 }
 
+/*
+ * The loop owns everything; the HTTP thread only renders pages from it,
+ * under lock, into memory. The lock is taken by the loop only around a
+ * tick, never while it waits for events.
+ */
 struct watch {
 	const struct mts_watch_opts *o;
 	struct mts_loader L;
 	struct mts_model m;
 	struct mts_iface_report ifr[MTS_MAX_IFACES];
 	__u64 ev_drops;
+	pthread_mutex_t lock;
+	struct mts_http *http;
+	struct mts_top *top;
+	double t_start;		/* Unix time of attach */
+	long table_entries;
+	bool quiet;		/* the screen belongs to top, or only a snapshot is wanted */
 };
 
 static double mono_now(void)
@@ -64,6 +82,8 @@ static void report(struct watch *w, const struct mts_track *t, double now)
 		name = unknown;
 	}
 	r.iface = name;
+	if (w->quiet)
+		return;
 	if (w->o->json)
 		mts_json_verdict(stdout, &r);
 	else
@@ -99,6 +119,7 @@ static void read_counters(struct watch *w)
 static void tick(struct watch *w)
 {
 	__u32 now = mts_now_ticks(), linger = MTS_MS_TO_TICKS(MTS_LINGER_MS);
+	__u32 closed_linger = MTS_MS_TO_TICKS(MTS_CLOSED_LINGER_MS);
 	double unix_now = mts_now_unix();
 	struct mts_flow_key *gone = NULL;
 	size_t n_gone = 0, cap_gone = 0;
@@ -122,8 +143,14 @@ static void tick(struct watch *w)
 		} else {
 			if (mts_model_update(&w->m, t, &rec, now, unix_now))
 				report(w, t, unix_now);
-			drop = t->t_quiet && now - t->t_quiet > linger &&
-			       now - rec.t_last > linger;
+			int dir = t->a.dir;
+
+			/* Quiet and unremarkable for a while, or closed by its
+			 * sender (FIN/RST) and silent since: no longer news. */
+			drop = (t->t_quiet && now - t->t_quiet > linger &&
+				now - rec.t_last > linger) ||
+			       (dir >= 0 && (rec.dir[dir].flags & MTS_F_FIN) &&
+				now - rec.t_last > closed_linger);
 		}
 		if (drop) {
 			if (n_gone == cap_gone) {
@@ -140,6 +167,67 @@ static void tick(struct watch *w)
 		if ((t = mts_model_find(&w->m, &gone[i])))
 			mts_model_remove(&w->m, t);
 	free(gone);
+}
+
+static const char *ifname_cb(void *ctx, __u32 ifindex)
+{
+	struct watch *w = ctx;
+
+	return mts_loader_ifname(&w->L, ifindex);
+}
+
+static struct mts_state state_of(struct watch *w)
+{
+	return (struct mts_state){
+		.m = &w->m, .ifs = w->ifr, .n_ifs = w->L.n,
+		.table_entries = w->table_entries > 0 ? w->table_entries : 0,
+		.table_capacity = w->L.flows_max, .t_start = w->t_start,
+	};
+}
+
+/* Caller holds the lock. */
+static json_object *snapshot(struct watch *w)
+{
+	struct mts_state st = state_of(w);
+
+	return mts_snapshot_json(&st, mts_now_unix(), mts_now_ticks(), ifname_cb, w);
+}
+
+/* The HTTP thread's view: render in memory under the lock, send without. */
+static int render(void *ctx, enum mts_page page, char **buf, size_t *len)
+{
+	struct watch *w = ctx;
+	int rc = 0;
+
+	*buf = NULL;
+	*len = 0;
+	pthread_mutex_lock(&w->lock);
+	if (page == MTS_PAGE_METRICS) {
+		struct mts_state st = state_of(w);
+		FILE *f = open_memstream(buf, len);
+
+		if (f) {
+			mts_prom_render(f, &st);
+			if (fclose(f))
+				rc = -ENOMEM;
+		} else {
+			rc = -ENOMEM;
+		}
+	} else {
+		json_object *o = snapshot(w);
+		const char *txt = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN);
+
+		*buf = txt ? strdup(txt) : NULL;
+		*len = *buf ? strlen(*buf) : 0;
+		rc = *buf ? 0 : -ENOMEM;
+		json_object_put(o);
+	}
+	pthread_mutex_unlock(&w->lock);
+	if (rc) {
+		free(*buf);
+		*buf = NULL;
+	}
+	return rc;
 }
 
 static void summarize(struct watch *w)
@@ -160,7 +248,7 @@ int mts_watch(const struct mts_watch_opts *o)
 	struct sigaction sa = { .sa_handler = on_signal };
 	struct ring_buffer *rb = NULL;
 	struct watch *w;
-	double start, next_tick, tick_s = (o->tick_ms ? o->tick_ms : 100) / 1000.0;
+	double start, next_tick, next_ui, next_count, tick_s = (o->tick_ms ? o->tick_ms : 100) / 1000.0;
 	char err[512] = "";
 	int rc, exit_code = 1;
 
@@ -171,6 +259,8 @@ int mts_watch(const struct mts_watch_opts *o)
 		return 1;
 	}
 	w->o = o;
+	w->quiet = o->top;
+	pthread_mutex_init(&w->lock, NULL);
 	/* No SA_RESTART: a signal must interrupt the poll. */
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
@@ -191,12 +281,34 @@ int mts_watch(const struct mts_watch_opts *o)
 		w->ifr[i].hook = mts_hook_name(w->L.ifs[i].hook);
 		w->ifr[i].l3 = w->L.ifs[i].l3;
 	}
-	if (o->json)
-		mts_json_start(stdout, mts_now_unix(), w->ifr, w->L.n);
-	else
-		mts_text_start(stdout, w->ifr, w->L.n);
+	w->t_start = mts_now_unix();
+	w->table_entries = mts_loader_count_flows(&w->L);
+	if (o->listen) {
+		char bound[80];
 
-	start = next_tick = mono_now();
+		w->http = mts_http_start(o->listen, render, w, o->lo.verbose, bound, sizeof(bound),
+					 err, sizeof(err));
+		if (!w->http) {
+			fprintf(stderr, "mtuscope: %s\n", err);
+			goto out;
+		}
+		if (o->json)
+			mts_json_start(stdout, w->t_start, w->ifr, w->L.n, bound);
+		else if (!w->quiet)
+			mts_text_start(stdout, w->ifr, w->L.n, bound);
+	} else if (o->json) {
+		mts_json_start(stdout, w->t_start, w->ifr, w->L.n, NULL);
+	} else if (!w->quiet) {
+		mts_text_start(stdout, w->ifr, w->L.n, NULL);
+	}
+	if (o->top && !o->once) {
+		w->top = mts_top_open();
+		if (!w->top)
+			goto out;
+	}
+
+	start = next_tick = next_ui = mono_now();
+	next_count = start + MTS_COUNT_S;
 	while (!stop) {
 		double now = mono_now(), wait = next_tick - now;
 
@@ -209,22 +321,59 @@ int mts_watch(const struct mts_watch_opts *o)
 		}
 		now = mono_now();
 		if (now >= next_tick) {
+			pthread_mutex_lock(&w->lock);
 			tick(w);
+			pthread_mutex_unlock(&w->lock);
 			next_tick += tick_s;
 			if (next_tick < now)
 				next_tick = now + tick_s;
 		}
+		if ((w->http || o->top) && now >= next_count) {
+			long n = mts_loader_count_flows(&w->L);	/* outside the lock */
+
+			pthread_mutex_lock(&w->lock);
+			w->table_entries = n;
+			pthread_mutex_unlock(&w->lock);
+			next_count = now + MTS_COUNT_S;
+		}
+		if (w->top) {
+			if (now >= next_ui) {
+				json_object *snap = snapshot(w);
+
+				mts_top_update(w->top, snap);
+				json_object_put(snap);
+				next_ui = now + 1.0;
+			}
+			if (mts_top_poll(w->top, 0))
+				break;
+		}
 		if (o->duration > 0 && now >= start + o->duration)
 			break;
 	}
+	mts_top_close(w->top);
+	w->top = NULL;
+	mts_http_stop(w->http);	/* no request in flight past this point */
+	w->http = NULL;
 	ring_buffer__consume(rb);
 	tick(w);
-	summarize(w);
+	if (o->once) {
+		json_object *snap;
+
+		w->table_entries = mts_loader_count_flows(&w->L);
+		snap = snapshot(w);
+		mts_top_print(stdout, snap, 0);
+		json_object_put(snap);
+	} else if (!o->top) {
+		summarize(w);
+	}
 	exit_code = 0;
 out:
+	mts_top_close(w->top);
+	mts_http_stop(w->http);
 	ring_buffer__free(rb);
 	mts_loader_close(&w->L);
 	mts_model_free(&w->m);
+	pthread_mutex_destroy(&w->lock);
 	free(w);
 	return exit_code;
 }

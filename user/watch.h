@@ -9,6 +9,9 @@ struct mts_watch_opts {
 	bool json;
 	double duration;	/* seconds; 0: until SIGINT/SIGTERM */
 	unsigned tick_ms;	/* how often watched flows are judged */
+	const char *listen;	/* serve /metrics and /flows here (NULL: off) */
+	bool top;		/* the live view owns the terminal */
+	bool once;		/* with top: print one snapshot at the end */
 };
 
 /* Attach, report verdict changes until told to stop, detach. Exit code. */

@@ -10,12 +10,14 @@ MTS=$ROOT/build/mtuscope
 LAB=$ROOT/tools/lab.sh
 TMP=$(mktemp -d)
 LABS=()
-WPIDS=()
+WPIDS=()	# mtuscope runs: stopped with SIGINT, as a user would
+BGPIDS=()	# helpers (servers, clients): SIGTERM
 
 ok() { echo "ok $1"; }
 fail() { echo "not ok $1${2:+: $2}"; }
 
 lab_cleanup() {
+	for p in "${BGPIDS[@]}"; do kill -TERM "$p" 2>/dev/null; done
 	for p in "${WPIDS[@]}"; do kill -INT "$p" 2>/dev/null; done
 	for p in "${WPIDS[@]}"; do wait "$p" 2>/dev/null; done
 	for l in "${LABS[@]}"; do "$LAB" down --prefix "$l" 2>/dev/null; done
