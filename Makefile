@@ -43,14 +43,16 @@ APP_OBJS  := main.o loader.o watch.o http.o snapshot.o out_text.o out_json.o out
 APP   := $(OUTPUT)/mtuscope
 UNIT  := $(OUTPUT)/test_correlator
 BPFT  := $(OUTPUT)/test_bpf
+BENCH := $(OUTPUT)/bench_bpf
+BENCH_TOOLS := $(addprefix $(OUTPUT)/,bench_corr bench_gen bench_sweep stats_on)
 
-.PHONY: all check test-unit test-bpf demo install clean
+.PHONY: all check test-unit test-bpf bench demo install clean
 .DELETE_ON_ERROR:
 .SECONDARY:
 
 all: $(APP)
 
-$(OUTPUT) $(OUTPUT)/user $(OUTPUT)/tests:
+$(OUTPUT) $(OUTPUT)/user $(OUTPUT)/tests $(OUTPUT)/bench:
 	$(Q)mkdir -p $@
 
 $(OUTPUT)/%.bpf.o: bpf/%.bpf.c | $(OUTPUT)
@@ -74,8 +76,13 @@ $(OUTPUT)/tests/%.o: tests/*/%.c | $(OUTPUT)/tests
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) $(DEPFLAGS) -c $< -o $@
 
+$(OUTPUT)/bench/%.o: tools/bench/%.c | $(OUTPUT)/bench
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) $(DEPFLAGS) -c $< -o $@
+
 # Everything that includes the skeleton waits for it.
-$(OUTPUT)/user/loader.o $(OUTPUT)/tests/test_bpf.o: $(OUTPUT)/flow.skel.h
+$(OUTPUT)/user/loader.o $(OUTPUT)/tests/test_bpf.o $(OUTPUT)/bench/bench_bpf.o: \
+	$(OUTPUT)/flow.skel.h
 
 $(APP): $(addprefix $(OUTPUT)/user/,$(APP_OBJS))
 	$(call msg,LINK,$@)
@@ -88,6 +95,22 @@ $(UNIT): $(OUTPUT)/tests/test_correlator.o $(OUTPUT)/user/correlator.o
 $(BPFT): $(OUTPUT)/tests/test_bpf.o
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(CFLAGS) $^ $(LDLIBS) -o $@
+
+$(BENCH): $(OUTPUT)/bench/bench_bpf.o
+	$(call msg,LINK,$@)
+	$(Q)$(CC) $(CFLAGS) $^ $(LDLIBS) -o $@
+
+$(OUTPUT)/bench_corr: $(OUTPUT)/bench/bench_corr.o $(OUTPUT)/user/correlator.o
+	$(call msg,LINK,$@)
+	$(Q)$(CC) $(CFLAGS) $^ $(LDLIBS) -o $@
+
+$(OUTPUT)/bench_gen $(OUTPUT)/bench_sweep $(OUTPUT)/stats_on: $(OUTPUT)/%: $(OUTPUT)/bench/%.o
+	$(call msg,LINK,$@)
+	$(Q)$(CC) $(CFLAGS) $^ $(LDLIBS) -o $@
+
+# Performance (root, not part of check): tables on stdout, build/bench.json.
+bench: $(APP) $(BENCH) $(BENCH_TOOLS)
+	$(Q)tools/bench/run.sh
 
 check: $(APP) $(UNIT) $(BPFT) $(OUTPUT)/other_tool.bpf.o
 	$(Q)tests/run.sh
@@ -134,4 +157,4 @@ clean:
 	$(call msg,CLEAN,$(OUTPUT))
 	$(Q)rm -rf $(OUTPUT)
 
--include $(wildcard $(OUTPUT)/*.d $(OUTPUT)/user/*.d $(OUTPUT)/tests/*.d)
+-include $(wildcard $(OUTPUT)/*.d $(OUTPUT)/user/*.d $(OUTPUT)/tests/*.d $(OUTPUT)/bench/*.d)

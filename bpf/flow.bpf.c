@@ -28,11 +28,14 @@ const volatile __u16 cfg_large_bytes = 1280;	/* "large" segment: IP size above t
 const volatile __u32 cfg_event_gap = MTS_MS_TO_TICKS(50);
 const volatile __u32 cfg_ptb_grace = MTS_MS_TO_TICKS(100);
 
+const volatile __u32 cfg_set_mask = MTS_DEFAULT_FLOWS / MTS_FLOW_WAYS - 1;
+
 struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(max_entries, MTS_DEFAULT_FLOWS);
-	__type(key, struct mts_flow_key);
-	__type(value, struct mts_flow);
+	__uint(map_flags, BPF_F_MMAPABLE);
+	__type(key, __u32);
+	__type(value, struct mts_slot);
 } MTS_MAP_FLOWS SEC(".maps");
 
 struct {
@@ -91,9 +94,30 @@ struct sack {
 struct pctx {
 	struct __sk_buff *skb;
 	struct mts_counters *cnt;
-	__u32 now;
+	__u32 now_ticks;
+	bool have_now;		/* now_ticks was read */
 	bool egress;
 };
+
+/* Ticks, read at most once per packet and only where a time is kept: a
+ * clock read is a helper call, and the common packets need none. The coarse
+ * clock (a jiffy, a few ms) is plenty for ~1 ms ticks judged against 50 ms
+ * and more. */
+static __always_inline __u32 now(struct pctx *x)
+{
+	if (!x->have_now) {
+		x->now_ticks = (cfg_replay ? x->skb->tstamp : bpf_ktime_get_coarse_ns())
+			       >> MTS_TICK_SHIFT;
+		x->have_now = true;
+	}
+	return x->now_ticks;
+}
+
+/* Recency for eviction: jiffies, which the verifier inlines to a load. */
+static __always_inline __u32 seen_now(void)
+{
+	return bpf_jiffies64();
+}
 
 static __always_inline bool seq_before(__u32 a, __u32 b)
 {
@@ -210,6 +234,11 @@ __noinline int mts_parse(struct __sk_buff *skb, struct pkt *p)
 		p->tcp_flags = ((__u8 *)th)[13];
 		p->opt_off = (void *)(th + 1) - data;
 		p->opt_len = th->doff * 4 - sizeof(*th);
+		/* The usual options of a bulk transfer's ACK, NOP NOP TIMESTAMP,
+		 * hold no SACK: spare the hooks the option walk. */
+		if (p->opt_len == 12 && (void *)(th + 1) + 4 <= c.end &&
+		    *(__u32 *)(th + 1) == bpf_htonl(0x0101080a))
+			p->opt_len = 0;
 		hdrs += th->doff * 4;
 	} else if (proto == IPPROTO_UDP) {
 		r = parse_udp(&c, &uh);
@@ -335,26 +364,80 @@ ordered:
 /* A new record starts as this (read-only data, not 152 bytes of stack). */
 static const struct mts_flow zero_flow;
 
+static __always_inline bool key_eq(const struct mts_flow_key *a, const struct mts_flow_key *b)
+{
+	const __u64 *x = (const void *)a, *y = (const void *)b;
+
+	return !((x[0] ^ y[0]) | (x[1] ^ y[1]) | (x[2] ^ y[2]) | (x[3] ^ y[3]) | (x[4] ^ y[4]));
+}
+
+static __always_inline bool suspicious(const struct mts_flow *f)
+{
+	return f->dir[0].hole_rtx || f->dir[1].hole_rtx;
+}
+
+/* Which of two occupied slots to give up: a flow without an open hole
+ * before one with, then the stalest. */
+static __always_inline bool worse_victim(const struct mts_slot *a, const struct mts_slot *b,
+					 __u32 seen)
+{
+	bool sa = suspicious(&a->flow), sb = suspicious(&b->flow);
+
+	if (sa != sb)
+		return sb;
+	return seen - a->flow.seen < seen - b->flow.seen;
+}
+
+/*
+ * The flow's record in its set, or NULL. With create, a missing flow takes
+ * an empty slot, or evicts one (counted). Two CPUs creating different flows
+ * in the same slot at the same instant may mix their first facts; the
+ * records are telemetry and the next packets set them right.
+ */
 static __always_inline struct mts_flow *flow_get(struct pctx *x, struct mts_flow_key *k,
 						 bool create, bool *created)
 {
-	struct mts_flow *f = bpf_map_lookup_elem(&MTS_MAP_FLOWS, k);
-	long err;
+	__u32 base = (mts_flow_hash(k) & cfg_set_mask) * MTS_FLOW_WAYS;
+	struct mts_slot *victim = NULL;
+	__u32 seen = seen_now();
 
-	if (f || !create)
-		return f;
-	err = bpf_map_update_elem(&MTS_MAP_FLOWS, k, &zero_flow, BPF_NOEXIST);
-	if (err && err != -17 /* EEXIST: another CPU won the race */) {
-		x->cnt->c[MTS_C_FLOW_FAIL]++;
+#pragma unroll
+	for (__u32 w = 0; w < MTS_FLOW_WAYS; w++) {
+		__u32 i = base + w;
+		struct mts_slot *s = bpf_map_lookup_elem(&MTS_MAP_FLOWS, &i);
+
+		if (!s)
+			return NULL;
+		if (key_eq(&s->key, k))
+			return &s->flow;
+		if (!create || (victim && !victim->key.family))
+			continue;
+		if (!victim || !s->key.family || worse_victim(victim, s, seen))
+			victim = s;
+	}
+	if (!victim) {
+		if (create)
+			x->cnt->c[MTS_C_FLOW_FAIL]++;
 		return NULL;
 	}
-	f = bpf_map_lookup_elem(&MTS_MAP_FLOWS, k);
-	if (!err && f) {
-		x->cnt->c[MTS_C_FLOW_NEW]++;
-		f->t_first = x->now;
-		*created = true;
-	}
-	return f;
+	if (victim->key.family)
+		x->cnt->c[MTS_C_FLOW_EVICT]++;
+	victim->key.family = 0;		/* never a half-written flow under a valid key */
+	__builtin_memcpy(&victim->flow, &zero_flow, sizeof(zero_flow));
+	victim->flow.t_first = now(x);
+	victim->flow.seen = seen;
+	__builtin_memcpy(&victim->key, k, sizeof(*k));
+	x->cnt->c[MTS_C_FLOW_NEW]++;
+	*created = true;
+	return &victim->flow;
+}
+
+/* Forget a flow (its slot becomes empty). */
+static __always_inline void flow_forget(struct mts_flow *f)
+{
+	struct mts_slot *s = (void *)f - __builtin_offsetof(struct mts_slot, flow);
+
+	s->key.family = 0;
 }
 
 /* Events only tell userspace which flow to look at; the record has the facts. */
@@ -364,9 +447,9 @@ static __always_inline void emit(struct pctx *x, struct mts_flow *f,
 {
 	struct mts_event *e;
 
-	if (f->t_event && x->now - f->t_event < cfg_event_gap)
+	if (f->t_event && now(x) - f->t_event < cfg_event_gap)
 		return;
-	f->t_event = x->now | 1;
+	f->t_event = now(x) | 1;
 	e = bpf_ringbuf_reserve(&MTS_MAP_EVENTS, sizeof(*e), 0);
 	if (!e) {
 		x->cnt->c[MTS_C_EV_DROP]++;
@@ -374,7 +457,7 @@ static __always_inline void emit(struct pctx *x, struct mts_flow *f,
 	}
 	__builtin_memcpy(&e->key, k, sizeof(*k));
 	e->ifindex = x->skb->ifindex;
-	e->ticks = x->now;
+	e->ticks = now(x);
 	e->type = type;
 	e->dir = dir;
 	e->size = size;
@@ -415,7 +498,7 @@ static __always_inline bool covers(__u32 l, __u32 r, __u32 seq, __u32 len)
 
 static __always_inline void over_ptb(struct pctx *x, struct mts_dir *d, __u16 size)
 {
-	if (d->ptb_mtu && size > d->ptb_mtu && x->now - d->t_ptb > cfg_ptb_grace)
+	if (d->ptb_mtu && size > d->ptb_mtu && now(x) - d->t_ptb > cfg_ptb_grace)
 		d->over_ptb = sat_inc(d->over_ptb);
 }
 
@@ -451,7 +534,7 @@ static __always_inline void tcp_retransmit(struct pctx *x, struct mts_flow *f,
 		d->hole_seq = p->seq;
 		d->hole_rtx = 1;
 		d->hole_size = p->seg_size;
-		d->t_hole = x->now;
+		d->t_hole = now(x);
 		ev = p->seg_size > d->deliv_max;
 	}
 	if (ev)
@@ -460,7 +543,7 @@ static __always_inline void tcp_retransmit(struct pctx *x, struct mts_flow *f,
 
 static __always_inline void tcp_egress(struct pctx *x, const struct pkt *p)
 {
-	struct mts_flow_key k = {};
+	struct mts_flow_key k __attribute__((aligned(8))) = {};
 	struct mts_flow *f;
 	struct mts_dir *d;
 	bool created = false, rtx = false;
@@ -475,7 +558,7 @@ static __always_inline void tcp_egress(struct pctx *x, const struct pkt *p)
 	if (!f)
 		return;
 	d = &f->dir[s & 1];
-	f->t_last = x->now;
+	f->seen = seen_now();
 	/* Where the data leaves: large segments decide, so a FIN or a small
 	 * reply going the other way does not move the flow to the LAN side. */
 	if (!f->ifindex || p->seg_size > cfg_large_bytes)
@@ -485,8 +568,8 @@ static __always_inline void tcp_egress(struct pctx *x, const struct pkt *p)
 		/* A new connection on a reused tuple starts from nothing. */
 		if (!(p->tcp_flags & TCPF_ACK) && !created) {
 			__builtin_memset(f, 0, sizeof(*f));
-			f->t_first = x->now;
-			f->t_last = x->now;
+			f->t_first = now(x);
+			f->seen = seen_now();
 			f->ifindex = x->skb->ifindex;
 		}
 		d->snd_nxt = p->seq + 1;
@@ -602,27 +685,30 @@ static __always_inline void route_check(struct pctx *x, struct mts_flow *f,
 
 static __always_inline void tcp_ingress(struct pctx *x, const struct pkt *p)
 {
-	struct mts_flow_key k = {};
+	struct mts_flow_key k __attribute__((aligned(8))) = {};
 	struct mts_flow *f;
 	struct mts_dir *d;
+	bool created;
 	int s;
 
 	if (!(p->tcp_flags & (TCPF_ACK | TCPF_SYN)))
 		return;
 	s = flow_key(&k, &p->t);
-	f = bpf_map_lookup_elem(&MTS_MAP_FLOWS, &k);
+	f = flow_get(x, &k, false, &created);
 	if (!f)
 		return;		/* flows are born at egress, where data leaves */
 	if (!(p->tcp_flags & TCPF_ACK)) {
 		/* A connection opened towards us on a reused tuple: the old
 		 * record says nothing about it. */
-		bpf_map_delete_elem(&MTS_MAP_FLOWS, &k);
+		flow_forget(f);
 		return;
 	}
 
 	/* This packet acknowledges what the other end sent. */
 	d = &f->dir[!s];
-	d->t_ack = x->now;
+	/* When the latest ACK came matters only once a hole is open. */
+	if (d->hole_rtx)
+		d->t_ack = now(x);
 	if (!(d->flags & MTS_F_ACK) || seq_after(p->ack, d->snd_una)) {
 		d->snd_una = p->ack;
 		d->flags = (d->flags | MTS_F_ACK) & ~MTS_F_SACK_HOLE;
@@ -644,7 +730,7 @@ static __always_inline void tcp_ingress(struct pctx *x, const struct pkt *p)
 
 static __always_inline void udp_flow(struct pctx *x, const struct pkt *p)
 {
-	struct mts_flow_key k = {};
+	struct mts_flow_key k __attribute__((aligned(8))) = {};
 	struct mts_flow *f;
 	struct mts_dir *d;
 	bool created = false;
@@ -659,7 +745,7 @@ static __always_inline void udp_flow(struct pctx *x, const struct pkt *p)
 		return;
 	d = &f->dir[s & 1];
 	if (x->egress) {
-		f->t_last = x->now;
+		f->seen = seen_now();
 		f->ifindex = x->skb->ifindex;
 		if (p->df)
 			d->flags |= MTS_F_DF;
@@ -678,7 +764,7 @@ static __always_inline void udp_flow(struct pctx *x, const struct pkt *p)
  */
 static __always_inline void icmp_ptb(struct pctx *x, const struct pkt *p)
 {
-	struct mts_flow_key k = {};
+	struct mts_flow_key k __attribute__((aligned(8))) = {};
 	struct mts_flow *f;
 	struct mts_dir *d;
 	bool created = false;
@@ -706,7 +792,7 @@ static __always_inline void icmp_ptb(struct pctx *x, const struct pkt *p)
 		d->ptb_rx = sat_inc(d->ptb_rx);
 	if (!d->ptb_mtu || mtu < d->ptb_mtu)
 		d->ptb_mtu = mtu;
-	d->t_ptb = x->now;
+	d->t_ptb = now(x);
 	emit(x, f, &k, MTS_EV_PTB, s, 0, mtu);
 }
 
@@ -743,7 +829,6 @@ static __always_inline int handle(struct __sk_buff *skb, const bool egress)
 		x.cnt->c[MTS_C_IPV4]++;
 	else
 		x.cnt->c[MTS_C_IPV6]++;
-	x.now = (cfg_replay ? skb->tstamp : bpf_ktime_get_ns()) >> MTS_TICK_SHIFT;
 
 	if (proto == IPPROTO_TCP) {
 		x.cnt->c[MTS_C_TCP]++;

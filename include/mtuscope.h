@@ -92,15 +92,43 @@ struct mts_dir {
 struct mts_flow {
 	struct mts_dir dir[2];
 	__u32 t_first;
-	__u32 t_last;
+	__u32 seen;		/* jiffies (low 32 bits) of the latest packet: recency */
 	__u32 t_event;		/* latest event sent (rate limit) */
 	__u32 ifindex;		/* interface data last left through */
 };
 
-/* The kernel's memory per flow is this plus its ~64-byte element and bucket
- * overhead and the 40-byte key: keep the sum within 256 bytes. */
+/*
+ * The flow table is an array of sets of MTS_FLOW_WAYS slots: a flow lives
+ * in one slot of the set its hash picks. Lookups are a few inlined array
+ * reads and key compares, with no helper call (calls cost the most per
+ * packet); a full set evicts its stalest slot, sparing flows with an open
+ * hole. An empty slot has key.family == 0. The array is mmap()ed by
+ * userspace, which finds flows with the same hash.
+ */
+#define MTS_FLOW_WAYS		4
+
+struct mts_slot {
+	struct mts_flow_key key;
+	struct mts_flow flow;
+};
+
+static inline __attribute__((always_inline)) __u32 mts_flow_hash(const struct mts_flow_key *k)
+{
+	const __u32 *w = (const __u32 *)k;
+	__u32 h = 0x811c9dc5;
+
+#ifdef __bpf__
+#pragma unroll
+#endif
+	for (int i = 0; i < (int)(sizeof(*k) / 4); i++)
+		h = (h ^ w[i]) * 0x9e3779b1;
+	return h ^ (h >> 15);
+}
+
+/* The kernel's memory per flow is one slot: keep it within 256 bytes. */
 _Static_assert(sizeof(struct mts_dir) == 68, "mts_dir layout changed");
 _Static_assert(sizeof(struct mts_flow) == 152, "mts_flow outgrew its budget");
+_Static_assert(sizeof(struct mts_slot) == 192, "mts_slot layout changed");
 _Static_assert(sizeof(struct mts_flow_key) == 40, "mts_flow_key layout changed");
 
 enum mts_event_type {
@@ -145,6 +173,7 @@ struct mts_event {
 	X(PTB_NOFLOW,	"ptb_unmatched")				\
 	X(FLOW_NEW,	"flows_new")					\
 	X(FLOW_FAIL,	"flow_insert_failed")				\
+	X(FLOW_EVICT,	"flows_evicted")				\
 	X(EVENTS,	"events")					\
 	X(EV_DROP,	"events_dropped")				\
 	X(PULLED,	"headers_pulled")				\

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -266,6 +267,7 @@ static int load_iface(struct mts_loader *L, struct mts_iface *ifc, int slot,
 	s->rodata->cfg_ifslot = slot;
 	s->rodata->cfg_l3 = ifc->l3;
 	s->rodata->cfg_replay = o->replay;
+	s->rodata->cfg_set_mask = L->flows_max / MTS_FLOW_WAYS - 1;
 	if (o->large_bytes)
 		s->rodata->cfg_large_bytes = o->large_bytes;
 	if (slot == 0) {
@@ -305,7 +307,10 @@ int mts_loader_open(struct mts_loader *L, const struct mts_loader_opts *o,
 
 	memset(L, 0, sizeof(*L));
 	L->flows_fd = L->counters_fd = L->events_fd = -1;
-	L->flows_max = o->flows_max ? o->flows_max : MTS_DEFAULT_FLOWS;
+	/* Sets of MTS_FLOW_WAYS slots, a power of two of them. */
+	L->flows_max = MTS_FLOW_WAYS;
+	while (L->flows_max < (o->flows_max ? o->flows_max : MTS_DEFAULT_FLOWS))
+		L->flows_max *= 2;
 	L->ncpus = libbpf_num_possible_cpus();
 	verbose_print = o->verbose;
 	libbpf_set_print(print_libbpf);
@@ -343,6 +348,14 @@ int mts_loader_open(struct mts_loader *L, const struct mts_loader_opts *o,
 			goto fail;
 		L->n = i + 1;
 	}
+	L->slots_len = (size_t)L->flows_max * sizeof(struct mts_slot);
+	L->slots = mmap(NULL, L->slots_len, PROT_READ, MAP_SHARED, L->flows_fd, 0);
+	if (L->slots == MAP_FAILED) {
+		rc = -errno;
+		L->slots = NULL;
+		ERR("mapping the flow table failed: %s", strerror(-rc));
+		goto fail;
+	}
 	if (o->attach) {
 		for (int i = 0; i < o->n_ifaces; i++) {
 			rc = attach_iface(&L->ifs[i], o->hook, err, errlen);
@@ -372,6 +385,26 @@ void mts_loader_close(struct mts_loader *L)
 		ifc->skel = NULL;
 	}
 	L->n = 0;
+	if (L->slots)
+		munmap((void *)L->slots, L->slots_len);
+	L->slots = NULL;
+}
+
+bool mts_loader_flow(const struct mts_loader *L, const struct mts_flow_key *k,
+		     struct mts_flow *out)
+{
+	__u32 base = (mts_flow_hash(k) & (L->flows_max / MTS_FLOW_WAYS - 1)) * MTS_FLOW_WAYS;
+
+	for (__u32 w = 0; w < MTS_FLOW_WAYS; w++) {
+		const volatile struct mts_slot *s = &L->slots[base + w];
+
+		if (!memcmp((const void *)&s->key, k, sizeof(*k))) {
+			memcpy(out, (const void *)&s->flow, sizeof(*out));
+			/* The kernel may have given the slot away meanwhile. */
+			return !memcmp((const void *)&s->key, k, sizeof(*k));
+		}
+	}
+	return false;
 }
 
 int mts_loader_counters(const struct mts_loader *L, int slot, int egress,
@@ -396,33 +429,11 @@ int mts_loader_counters(const struct mts_loader *L, int slot, int egress,
 
 long mts_loader_count_flows(const struct mts_loader *L)
 {
-	enum { BATCH = 4096 };
-	LIBBPF_OPTS(bpf_map_batch_opts, opts);
-	struct mts_flow_key *keys = malloc(BATCH * sizeof(*keys));
-	struct mts_flow *vals = malloc(BATCH * sizeof(*vals));
-	__u32 token, n;
-	void *in = NULL;
-	long total = 0;
-	int err;
+	long n = 0;
 
-	if (!keys || !vals) {
-		total = -ENOMEM;
-		goto out;
-	}
-	do {
-		n = BATCH;
-		err = bpf_map_lookup_batch(L->flows_fd, in, &token, keys, vals, &n, &opts);
-		if (err && err != -ENOENT) {
-			total = err;
-			goto out;
-		}
-		total += n;
-		in = &token;
-	} while (!err);
-out:
-	free(keys);
-	free(vals);
-	return total;
+	for (__u32 i = 0; i < L->flows_max; i++)
+		n += L->slots[i].key.family != 0;
+	return n;
 }
 
 const char *mts_loader_ifname(const struct mts_loader *L, int ifindex)

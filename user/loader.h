@@ -46,7 +46,9 @@ struct mts_loader {
 	struct mts_iface ifs[MTS_MAX_IFACES];
 	int n;
 	int flows_fd, counters_fd, events_fd;
-	__u32 flows_max;
+	__u32 flows_max;	/* slots, a power of two */
+	const volatile struct mts_slot *slots;	/* the flow table, mmap()ed read-only */
+	size_t slots_len;
 	int ncpus;
 };
 
@@ -58,8 +60,11 @@ void mts_loader_close(struct mts_loader *L);
 /* Counters of slot (interface index in L->ifs), summed over CPUs. */
 int mts_loader_counters(const struct mts_loader *L, int slot, int egress,
 			struct mts_counters *out);
-/* Records in the flow table now (one batched walk), or -errno. */
+/* Records in the flow table now (a walk of the mapped table). */
 long mts_loader_count_flows(const struct mts_loader *L);
+/* Copy the record of flow k; false if the table does not hold it. */
+bool mts_loader_flow(const struct mts_loader *L, const struct mts_flow_key *k,
+		     struct mts_flow *out);
 const char *mts_loader_ifname(const struct mts_loader *L, int ifindex);
 const char *mts_hook_name(enum mts_hook h);
 

@@ -118,6 +118,9 @@ bool mts_model_update(struct mts_model *m, struct mts_track *t, const struct mts
 	enum mts_verdict before = t->a.verdict, v;
 	struct mts_assessment a;
 
+	/* Any packet moves the record's recency stamp: the flow is alive. */
+	if (!t->t_active || rec->seen != t->rec.seen)
+		t->t_active = now_ticks | 1;
 	t->rec = *rec;
 	if (rec->ifindex)
 		t->ifindex = rec->ifindex;

@@ -21,6 +21,7 @@ struct mts_track {
 	__u32 ifindex;			/* where its data leaves (or an event came from) */
 	double t_change;		/* Unix time of the latest verdict change */
 	__u32 t_quiet;			/* ticks: when it was last seen unremarkable */
+	__u32 t_active;			/* ticks: when its record last changed recency */
 	bool used;
 };
 

@@ -30,6 +30,7 @@ static const struct family families[] = {
 	{ "ptb_unmatched_total", "ICMP frag-needed / ICMPv6 packet-too-big about no tracked flow", MTS_C_PTB_NOFLOW, MTS_C_PTB_NOFLOW, NULL, 0 },
 	{ "flows_created_total", "Flow records created", MTS_C_FLOW_NEW, MTS_C_FLOW_NEW, NULL, 0 },
 	{ "flow_insert_failures_total", "Flow records that could not be created", MTS_C_FLOW_FAIL, MTS_C_FLOW_FAIL, NULL, 0 },
+	{ "flows_evicted_total", "Flow records given up to make room for a new flow", MTS_C_FLOW_EVICT, MTS_C_FLOW_EVICT, NULL, 0 },
 	{ "events_total", "Events sent to userspace", MTS_C_EVENTS, MTS_C_EVENTS, NULL, 0 },
 	{ "ringbuf_drops_total", "Events lost to a full ring buffer", MTS_C_EV_DROP, MTS_C_EV_DROP, NULL, 0 },
 	{ "headers_pulled_total", "Packets whose headers had to be pulled into the linear area", MTS_C_PULLED, MTS_C_PULLED, NULL, 0 },

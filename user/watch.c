@@ -93,17 +93,18 @@ static void report(struct watch *w, const struct mts_track *t, double now)
 /* Events lost to a full ring buffer: find the flows they were about. */
 static void sweep(struct watch *w)
 {
-	struct mts_flow_key key, next;
-	struct mts_flow rec;
-	void *prev = NULL;
+	for (__u32 i = 0; i < w->L.flows_max; i++) {
+		const volatile struct mts_slot *s = &w->L.slots[i];
+		struct mts_flow_key key;
+		struct mts_flow rec;
 
-	while (!bpf_map_get_next_key(w->L.flows_fd, prev, &next)) {
-		key = next;
-		prev = &key;
-		if (bpf_map_lookup_elem(w->L.flows_fd, &key, &rec))
+		if (!s->key.family)
 			continue;
-		for (int i = 0; i < 2; i++)
-			if (rec.dir[i].hole_rtx || rec.dir[i].ptb_mtu || rec.dir[i].oversize)
+		memcpy(&key, (const void *)&s->key, sizeof(key));
+		if (!mts_loader_flow(&w->L, &key, &rec))
+			continue;
+		for (int d = 0; d < 2; d++)
+			if (rec.dir[d].hole_rtx || rec.dir[d].ptb_mtu || rec.dir[d].oversize)
 				mts_model_add(&w->m, &key, rec.ifindex);
 	}
 }
@@ -138,19 +139,20 @@ static void tick(struct watch *w)
 		struct mts_flow rec;
 		bool drop;
 
-		if (bpf_map_lookup_elem(w->L.flows_fd, &t->key, &rec)) {
+		if (!mts_loader_flow(&w->L, &t->key, &rec)) {
 			drop = true;	/* evicted or never made it into the table */
 		} else {
+			int dir;
+
 			if (mts_model_update(&w->m, t, &rec, now, unix_now))
 				report(w, t, unix_now);
-			int dir = t->a.dir;
-
+			dir = t->a.dir;
 			/* Quiet and unremarkable for a while, or closed by its
 			 * sender (FIN/RST) and silent since: no longer news. */
 			drop = (t->t_quiet && now - t->t_quiet > linger &&
-				now - rec.t_last > linger) ||
+				now - t->t_active > linger) ||
 			       (dir >= 0 && (rec.dir[dir].flags & MTS_F_FIN) &&
-				now - rec.t_last > closed_linger);
+				now - t->t_active > closed_linger);
 		}
 		if (drop) {
 			if (n_gone == cap_gone) {

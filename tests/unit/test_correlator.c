@@ -88,7 +88,7 @@ static struct mts_flow bulk(int s, unsigned seg, unsigned hdrs, unsigned n, unsi
 	d->t_ack = at(ack_ms);
 	d->flags = MTS_F_SND | MTS_F_ACK | MTS_F_DF;
 	f.t_first = at(0);
-	f.t_last = at(ack_ms);
+	f.seen = ack_ms;
 	f.ifindex = 3;
 	return f;
 }
@@ -122,7 +122,7 @@ static struct mts_flow lab_hole(int s, unsigned seg, unsigned tail, unsigned hdr
 	d->flags = MTS_F_SND | MTS_F_ACK | MTS_F_DF | MTS_F_SACK_HOLE |
 		   MTS_F_PROBE | MTS_F_BIG;
 	f.t_first = at(0);
-	f.t_last = at(1400);
+	f.seen = 1400;
 	f.ifindex = 3;
 	return f;
 }
@@ -153,7 +153,7 @@ static void ptb_rx(struct mts_dir *d, unsigned mtu, unsigned count, unsigned ms)
 static void shift_times(struct mts_flow *f, __u32 delta)
 {
 	f->t_first += delta;
-	f->t_last += delta;
+	f->seen += delta;
 	if (f->t_event)
 		f->t_event += delta;
 	for (int i = 0; i < 2; i++) {
@@ -215,7 +215,7 @@ static bool test_healthy_bulk_transfer(void)
 static bool test_no_data_is_healthy_without_dir(void)
 {
 	struct mts_flow_key k = key4();
-	struct mts_flow f = { .t_first = at(0), .t_last = at(0) };
+	struct mts_flow f = { .t_first = at(0), .seen = 0 };
 	struct mts_assessment a = judge(&k, &f, at(10), MTS_V_NONE);
 
 	ASSERT_VERDICT(a, MTS_V_HEALTHY);
@@ -570,7 +570,7 @@ static bool test_dead_path_small_request_is_stalled_not_blackhole(void)
 	 * (small: far below any wall) is resent again and again, no ACK, no
 	 * SACK, nothing back since the SYN-ACK. */
 	struct mts_flow_key k = key4();
-	struct mts_flow f = { .t_first = at(0), .t_last = at(1400), .ifindex = 3 };
+	struct mts_flow f = { .t_first = at(0), .seen = 1400, .ifindex = 3 };
 	struct mts_dir *d = &f.dir[0];
 	struct mts_assessment a;
 
@@ -658,7 +658,7 @@ static bool test_zero_window_receiver_not_blackhole(void)
 	struct mts_flow f = bulk(0, 1500, V4_HDRS, 400, 60000);
 	struct mts_assessment a;
 
-	f.t_last = at(500);
+	f.seen = 500;
 	a = judge(&k, &f, at(60001), MTS_V_NONE);
 	ASSERT_NOT_VERDICT(a, MTS_V_BLACKHOLE);
 	ASSERT_VERDICT(a, MTS_V_HEALTHY);
