@@ -122,7 +122,13 @@ static inline __attribute__((always_inline)) __u32 mts_flow_hash(const struct mt
 #endif
 	for (int i = 0; i < (int)(sizeof(*k) / 4); i++)
 		h = (h ^ w[i]) * 0x9e3779b1;
-	return h ^ (h >> 15);
+	/* murmur3's finaliser: every key bit reaches the low bits that
+	 * pick the set (addresses numbered in order spread evenly). */
+	h ^= h >> 16;
+	h *= 0x85ebca6b;
+	h ^= h >> 13;
+	h *= 0xc2b2ae35;
+	return h ^ (h >> 16);
 }
 
 /* The kernel's memory per flow is one slot: keep it within 256 bytes. */
