@@ -390,20 +390,33 @@ void mts_loader_close(struct mts_loader *L)
 	L->slots = NULL;
 }
 
+/* Copy a slot's key and record; false if it is empty or was given away
+ * while we copied. */
+static bool read_slot(const volatile struct mts_slot *s, struct mts_flow_key *key,
+		      struct mts_flow *rec)
+{
+	memcpy(key, (const void *)&s->key, sizeof(*key));
+	if (!key->family)
+		return false;
+	memcpy(rec, (const void *)&s->flow, sizeof(*rec));
+	return !memcmp((const void *)&s->key, key, sizeof(*key));
+}
+
+bool mts_loader_slot(const struct mts_loader *L, __u32 i, struct mts_flow_key *key,
+		     struct mts_flow *rec)
+{
+	return i < L->flows_max && read_slot(&L->slots[i], key, rec);
+}
+
 bool mts_loader_flow(const struct mts_loader *L, const struct mts_flow_key *k,
 		     struct mts_flow *out)
 {
 	__u32 base = (mts_flow_hash(k) & (L->flows_max / MTS_FLOW_WAYS - 1)) * MTS_FLOW_WAYS;
+	struct mts_flow_key got;
 
-	for (__u32 w = 0; w < MTS_FLOW_WAYS; w++) {
-		const volatile struct mts_slot *s = &L->slots[base + w];
-
-		if (!memcmp((const void *)&s->key, k, sizeof(*k))) {
-			memcpy(out, (const void *)&s->flow, sizeof(*out));
-			/* The kernel may have given the slot away meanwhile. */
-			return !memcmp((const void *)&s->key, k, sizeof(*k));
-		}
-	}
+	for (__u32 w = 0; w < MTS_FLOW_WAYS; w++)
+		if (read_slot(&L->slots[base + w], &got, out) && !memcmp(&got, k, sizeof(got)))
+			return true;
 	return false;
 }
 

@@ -62,6 +62,9 @@ int mts_loader_counters(const struct mts_loader *L, int slot, int egress,
 			struct mts_counters *out);
 /* Records in the flow table now (a walk of the mapped table). */
 long mts_loader_count_flows(const struct mts_loader *L);
+/* Copy slot i's key and record; false if the slot is empty. */
+bool mts_loader_slot(const struct mts_loader *L, __u32 i, struct mts_flow_key *key,
+		     struct mts_flow *rec);
 /* Copy the record of flow k; false if the table does not hold it. */
 bool mts_loader_flow(const struct mts_loader *L, const struct mts_flow_key *k,
 		     struct mts_flow *out);

@@ -82,6 +82,18 @@ static int parse_uint(const char *s, unsigned long min, unsigned long max, unsig
 	return 0;
 }
 
+/* An HTTP address option's value, checked as the server will parse it. */
+static const char *http_addr(struct argp_state *state, const char *opt, const char *arg)
+{
+	struct sockaddr_storage ss;
+	unsigned len;
+
+	if (mts_http_parse_addr(arg, &ss, &len))
+		argp_error(state, "invalid %s '%s': expected PORT, ADDR:PORT or [ADDR]:PORT "
+			   "with a numeric address", opt, arg);
+	return arg;
+}
+
 static error_t watch_parse(int key, char *arg, struct argp_state *state)
 {
 	struct cli *cli = state->input;
@@ -122,26 +134,12 @@ static error_t watch_parse(int key, char *arg, struct argp_state *state)
 			argp_error(state, "invalid --large-bytes '%s': expected 576..65535", arg);
 		o->lo.large_bytes = v;
 		break;
-	case OPT_LISTEN: {
-		struct sockaddr_storage ss;
-		unsigned len;
-
-		if (mts_http_parse_addr(arg, &ss, &len))
-			argp_error(state, "invalid --listen '%s': expected PORT, ADDR:PORT or "
-				   "[ADDR]:PORT with a numeric address", arg);
-		o->listen = arg;
+	case OPT_LISTEN:
+		o->listen = http_addr(state, "--listen", arg);
 		break;
-	}
-	case OPT_CONNECT: {
-		struct sockaddr_storage ss;
-		unsigned len;
-
-		if (mts_http_parse_addr(arg, &ss, &len))
-			argp_error(state, "invalid --connect '%s': expected PORT, ADDR:PORT or "
-				   "[ADDR]:PORT with a numeric address", arg);
-		cli->connect = arg;
+	case OPT_CONNECT:
+		cli->connect = http_addr(state, "--connect", arg);
 		break;
-	}
 	case OPT_ONCE:
 		o->once = true;
 		break;

@@ -94,14 +94,10 @@ static void report(struct watch *w, const struct mts_track *t, double now)
 static void sweep(struct watch *w)
 {
 	for (__u32 i = 0; i < w->L.flows_max; i++) {
-		const volatile struct mts_slot *s = &w->L.slots[i];
 		struct mts_flow_key key;
 		struct mts_flow rec;
 
-		if (!s->key.family)
-			continue;
-		memcpy(&key, (const void *)&s->key, sizeof(key));
-		if (!mts_loader_flow(&w->L, &key, &rec))
+		if (!mts_loader_slot(&w->L, i, &key, &rec))
 			continue;
 		for (int d = 0; d < 2; d++)
 			if (rec.dir[d].hole_rtx || rec.dir[d].ptb_mtu || rec.dir[d].oversize)

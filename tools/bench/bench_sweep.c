@@ -11,9 +11,8 @@
  *          array of slots: a walk of the mmap()ed slots testing key.family;
  *          LRU hash: bpf_map_lookup_batch, 4096 records per call
  *   sweep  every record read and checked for a hole, PTB or oversize (after
- *          ring-buffer drops): array: for each used slot, find the key again
- *          in its set (mts_flow_hash) and copy the record out, as
- *          mts_loader_flow() does; LRU hash: bpf_map_get_next_key +
+ *          ring-buffer drops): array: each used slot copied once and its
+ *          key checked again, as watch.c sweep() does; LRU hash: bpf_map_get_next_key +
  *          bpf_map_lookup_elem per record
  * Prints one JSON object: the table kind, slots, flows seen, best and median
  * milliseconds of each pass.
@@ -46,29 +45,20 @@ static long sweep_pass(struct bench_table *t, long *marked)
 
 	*marked = 0;
 	if (t->slots) {
-		__u32 sets_mask = t->info.max_entries / MTS_FLOW_WAYS - 1;
-
+		/* As watch.c sweep() does: each used slot read once, its key
+		 * checked again after the copy. */
 		for (__u32 i = 0; i < t->info.max_entries; i++) {
 			const volatile struct mts_slot *s = &t->slots[i];
 			struct mts_flow_key key;
 			struct mts_flow rec;
-			__u32 base;
 
-			if (!s->key.family)
-				continue;
 			memcpy(&key, (const void *)&s->key, sizeof(key));
-			base = (mts_flow_hash(&key) & sets_mask) * MTS_FLOW_WAYS;
-			for (__u32 w = 0; w < MTS_FLOW_WAYS; w++) {
-				const volatile struct mts_slot *x = &t->slots[base + w];
-
-				if (memcmp((const void *)&x->key, &key, sizeof(key)))
-					continue;
-				memcpy(&rec, (const void *)&x->flow, sizeof(rec));
-				if (!memcmp((const void *)&x->key, &key, sizeof(key))) {
-					total++;
-					*marked += interesting(&rec);
-				}
-				break;
+			if (!key.family)
+				continue;
+			memcpy(&rec, (const void *)&s->flow, sizeof(rec));
+			if (!memcmp((const void *)&s->key, &key, sizeof(key))) {
+				total++;
+				*marked += interesting(&rec);
 			}
 		}
 		return total;

@@ -503,7 +503,7 @@ section_daemon() {
 		 flow_table_bytes_memlock: $m.bytes_memlock,
 		 flow_table_method: "bpftool map show -j: bytes_memlock / max_entries of the flows map",
 		 daemon_table_entries_100k: $entries,
-		 sweep: ($sw + {method: "build/bench_sweep on the live map by id: count = walk of the mmap()ed slots; sweep = every used slot found again by hash and copied, as watch.c sweep()"}),
+		 sweep: ($sw + {method: "build/bench_sweep on the live map by id: count = walk of the mmap()ed slots; sweep = every used slot copied once and its key checked again, as watch.c sweep()"}),
 		 sweep_ms_100k: $sw.sweep_ms_median,
 		 count_ms_100k: $sw.count_ms_median}' "$rows")"
 }
