@@ -75,14 +75,18 @@ struct frag_hdr_ {
 	__be32 id;
 };
 
-/* What the L3 parser learnt; addresses are copied, not pointed to. */
-struct l3_info {
-	__u32 src[4];		/* network byte order; IPv4 in src[0] */
+/* The 5-tuple of a packet, or of the packet an ICMP error quotes. */
+struct tuple {
+	__u32 src[4];		/* network order; IPv4 in [0], the rest left zero */
 	__u32 dst[4];
+	__u16 sport, dport;
+	__u8  family, proto;
+};
+
+/* What else the L3 parser learnt. */
+struct l3_info {
 	__u16 hdr_len;		/* IP header incl. IPv6 extension headers */
 	__u16 tot_len;		/* IP packet length as the header states it */
-	__u8  family;
-	__u8  proto;
 	__u8  df;
 };
 
@@ -112,7 +116,8 @@ static __always_inline int parse_eth(struct cursor *c)
 	return bpf_ntohs(proto);
 }
 
-static __always_inline int parse_ipv4(struct cursor *c, struct l3_info *l3)
+/* The L3 parsers fill t's addresses, family and protocol (t zeroed before). */
+static __always_inline int parse_ipv4(struct cursor *c, struct tuple *t, struct l3_info *l3)
 {
 	struct iphdr *ip = c->pos;
 	__u32 hl;
@@ -124,13 +129,13 @@ static __always_inline int parse_ipv4(struct cursor *c, struct l3_info *l3)
 		return -MTS_C_ERR_IP_HDR;
 	if (c->pos + hl > c->end)
 		return -MTS_C_ERR_IP;
-	l3->family = AF_INET;
+	t->family = AF_INET;
+	t->proto = ip->protocol;
+	t->src[0] = ip->saddr;
+	t->dst[0] = ip->daddr;
 	l3->hdr_len = hl;
 	l3->tot_len = bpf_ntohs(ip->tot_len);
-	l3->proto = ip->protocol;
 	l3->df = !!(ip->frag_off & bpf_htons(IP_DF_));
-	__builtin_memcpy(l3->src, &ip->saddr, 4);
-	__builtin_memcpy(l3->dst, &ip->daddr, 4);
 	c->pos += hl;
 	/* A non-first fragment carries no transport header to key on. */
 	if (ip->frag_off & bpf_htons(IP_OFFSET_))
@@ -138,8 +143,14 @@ static __always_inline int parse_ipv4(struct cursor *c, struct l3_info *l3)
 	return ip->protocol;
 }
 
-/* Walks at most MTS_IPV6_EXT_MAX extension headers. */
-static __always_inline int parse_ipv6(struct cursor *c, struct l3_info *l3)
+/* Returned by a parser told to be quick (fast) when the packet needs the
+ * full one: IPv6 extension headers, ICMP. Not a counter index. */
+#define MTS_PARSE_SLOW	(-1000)
+
+/* Walks at most MTS_IPV6_EXT_MAX extension headers; the fast variant walks
+ * none and returns MTS_PARSE_SLOW instead. */
+static __always_inline int parse_ipv6(struct cursor *c, struct tuple *t, struct l3_info *l3,
+				      const bool fast)
 {
 	struct ipv6hdr *ip6 = c->pos;
 	void *start = c->pos;
@@ -149,13 +160,16 @@ static __always_inline int parse_ipv6(struct cursor *c, struct l3_info *l3)
 		return -MTS_C_ERR_IP;
 	if (ip6->version != 6)
 		return -MTS_C_ERR_IP_HDR;
-	l3->family = AF_INET6;
+	t->family = AF_INET6;
+	__builtin_memcpy(t->src, &ip6->saddr, 16);
+	__builtin_memcpy(t->dst, &ip6->daddr, 16);
 	l3->df = 1;	/* IPv6 routers never fragment */
 	l3->tot_len = sizeof(*ip6) + bpf_ntohs(ip6->payload_len);
-	__builtin_memcpy(l3->src, &ip6->saddr, 16);
-	__builtin_memcpy(l3->dst, &ip6->daddr, 16);
 	nh = ip6->nexthdr;
 	c->pos = ip6 + 1;
+	if (fast && (nh == NEXTHDR_HOP_ || nh == NEXTHDR_ROUTING_ || nh == NEXTHDR_DEST_ ||
+		     nh == NEXTHDR_AUTH_ || nh == NEXTHDR_FRAG_))
+		return MTS_PARSE_SLOW;
 
 #pragma unroll
 	for (int i = 0; i < MTS_IPV6_EXT_MAX; i++) {
@@ -194,17 +208,17 @@ static __always_inline int parse_ipv6(struct cursor *c, struct l3_info *l3)
 		return -MTS_C_ERR_IP6_EXT;
 done:
 	l3->hdr_len = c->pos - start;
-	l3->proto = nh;
+	t->proto = nh;
 	return nh;
 }
 
-static __always_inline int parse_ip(struct cursor *c, __u16 eth_proto,
-				    struct l3_info *l3)
+static __always_inline int parse_ip(struct cursor *c, __u16 eth_proto, struct tuple *t,
+				    struct l3_info *l3, const bool fast)
 {
 	if (eth_proto == ETH_P_IP)
-		return parse_ipv4(c, l3);
+		return parse_ipv4(c, t, l3);
 	if (eth_proto == ETH_P_IPV6)
-		return parse_ipv6(c, l3);
+		return parse_ipv6(c, t, l3, fast);
 	return -MTS_C_NON_IP;
 }
 

@@ -333,6 +333,20 @@ static bool dir_is_empty(const struct mts_dir *d)
 }
 
 /* Start every test from empty maps, no events and the same clock. */
+static int memo_fds[2];		/* each skeleton's UDP memo */
+
+static bool clear_memo(int fd)
+{
+	size_t size = (bpf_map__value_size(skel_eth->maps.udp_memo) + 7) & ~7ul;
+	void *zero = calloc(ncpus, size);
+	bool ok = zero != NULL;
+
+	for (__u32 i = 0; zero && i < 2; i++)
+		ok &= !bpf_map_update_elem(fd, &i, zero, BPF_ANY);
+	free(zero);
+	return ok;
+}
+
 static bool reset(void)
 {
 	struct mts_counters *zero = calloc(ncpus, sizeof(*zero));
@@ -349,6 +363,7 @@ static bool reset(void)
 			break;
 		}
 	}
+	ok &= clear_memo(memo_fds[0]) && clear_memo(memo_fds[1]);
 	ring_buffer__consume(events_rb);
 	n_events = 0;
 	clock_ns = T0_NS;
@@ -869,6 +884,94 @@ static bool test_udp_large_datagram_tracked(void)
 	return true;
 }
 
+/* A UDP datagram from the client (a tunnel's outer packet) of `payload` bytes. */
+static bool egress_udp4(size_t payload, bool df)
+{
+	struct {
+		struct ethhdr eth;
+		struct iphdr ip;
+		struct udphdr udp;
+		__u8 data[1500];
+	} __packed pkt = {
+		.eth = eth_hdr(ETH_P_IP),
+		.udp = { .source = bpf_htons(51820), .dest = bpf_htons(51821),
+			 .len = bpf_htons(sizeof(struct udphdr) + payload) },
+	};
+	size_t size = offsetof(typeof(pkt), data) + payload;
+
+	if (payload > sizeof(pkt.data))
+		return false;
+	pkt.ip = ip4_hdr(IPPROTO_UDP, CLIENT4, SERVER4, size - offsetof(typeof(pkt), ip));
+	if (!df)
+		pkt.ip.frag_off = 0;
+	ip4_csum(&pkt.ip);
+	EGRESS(&pkt, size);
+	return true;
+}
+
+#define UDP4_IP(payload)	(sizeof(struct iphdr) + sizeof(struct udphdr) + (payload))
+
+/* The program remembers the last datagram's flow and skips the record
+ * while nothing would change: a larger datagram must still reach it. */
+static bool test_udp_memo_passes_larger_datagram(void)
+{
+	struct mts_flow_key k = key4(CLIENT4, 51820, SERVER4, 51821, IPPROTO_UDP);
+	struct mts_flow f;
+
+	ASSERT_TRUE(egress_udp4(1300, true) && egress_udp4(1300, true), "datagrams");
+	ASSERT_TRUE(egress_udp4(1200, true), "smaller");
+	ASSERT_TRUE(get_flow(&k, &f), "flow");
+	ASSERT_EQ(f.dir[0].seg_max, UDP4_IP(1300), "seg_max");
+	ASSERT_TRUE(egress_udp4(1400, true), "larger");
+	ASSERT_TRUE(get_flow(&k, &f), "flow");
+	ASSERT_EQ(f.dir[0].seg_max, UDP4_IP(1400), "seg_max grew past the memo");
+	return true;
+}
+
+/* ... and so must the first DF datagram after plain ones. */
+static bool test_udp_memo_passes_first_df(void)
+{
+	struct mts_flow_key k = key4(CLIENT4, 51820, SERVER4, 51821, IPPROTO_UDP);
+	struct mts_flow f;
+
+	ASSERT_TRUE(egress_udp4(1300, false) && egress_udp4(1300, false), "datagrams");
+	ASSERT_TRUE(get_flow(&k, &f), "flow");
+	ASSERT_TRUE(!(f.dir[0].flags & MTS_F_DF), "no DF yet");
+	ASSERT_TRUE(egress_udp4(1300, true), "DF datagram");
+	ASSERT_TRUE(get_flow(&k, &f), "flow");
+	ASSERT_TRUE(f.dir[0].flags & MTS_F_DF, "DF noted past the memo");
+	return true;
+}
+
+/* A frag-needed for the tunnel's flow; then every datagram still above its
+ * MTU after the grace is counted, however many come in a row. */
+static bool test_udp_over_ptb_counted_past_memo(void)
+{
+	struct mts_flow_key k = key4(CLIENT4, 51820, SERVER4, 51821, IPPROTO_UDP);
+	struct ptb4_pkt ptb;
+	struct mts_flow f;
+	size_t len;
+
+	ASSERT_TRUE(egress_udp4(1400, true) && egress_udp4(1400, true), "datagrams");
+	len = ptb4(&ptb, 1400, 0);
+	ptb.ip.daddr = CLIENT4;
+	ptb.qip.protocol = IPPROTO_UDP;
+	ptb.qip.saddr = CLIENT4;
+	ptb.qip.daddr = SERVER4;
+	ptb.qtcp.source = bpf_htons(51820);
+	ptb.qtcp.dest = bpf_htons(51821);
+	ip4_csum(&ptb.qip);
+	ip4_csum(&ptb.ip);
+	INGRESS(&ptb, len);
+	advance_ms(250);
+	for (int i = 0; i < 5; i++)
+		ASSERT_TRUE(egress_udp4(1400, true), "datagram above the MTU");
+	ASSERT_TRUE(get_flow(&k, &f), "flow");
+	ASSERT_EQ(f.dir[0].ptb_mtu, 1400, "ptb_mtu");
+	ASSERT_EQ(f.dir[0].over_ptb, 5, "each datagram above the MTU counted");
+	return true;
+}
+
 static bool test_udp_small_datagram_not_tracked(void)
 {
 	struct {
@@ -1331,6 +1434,75 @@ static bool ingress_sack(__u32 ack, __u32 left, __u32 right)
 	ip4_csum(&pkt.ip);
 	INGRESS(&pkt, sizeof(pkt));
 	return true;
+}
+
+/* An ACK from the client whose options are the given bytes (a multiple of 4). */
+static bool ingress_opts(__u32 ack, const __u8 *opts, size_t len)
+{
+	struct {
+		struct ethhdr eth;
+		struct iphdr ip;
+		struct tcphdr tcp;
+		__u8 opts[40];
+	} __packed pkt = {
+		.eth = eth_hdr(ETH_P_IP),
+		.tcp = tcp_hdr(CLIENT_PORT, SERVER_PORT, CLIENT_ISN + 1, ack, TH_ACK, len),
+	};
+	size_t size = offsetof(typeof(pkt), opts) + len;
+
+	if (len % 4 || len > sizeof(pkt.opts))
+		return false;
+	memcpy(pkt.opts, opts, len);
+	pkt.ip = ip4_hdr(IPPROTO_TCP, CLIENT4, SERVER4, size - offsetof(typeof(pkt), ip));
+	ip4_csum(&pkt.ip);
+	INGRESS(&pkt, size);
+	return true;
+}
+
+#define BE32(v)	(__u8)((v) >> 24), (__u8)((v) >> 16), (__u8)((v) >> 8), (__u8)(v)
+
+/*
+ * The SACK option in the layouts the program reads inline (NOP NOP SACK,
+ * with and without timestamps before it) and in one it must walk (SACK
+ * first, two blocks, timestamps after, EOL padding): each marks the hole.
+ */
+static bool sack_layout_marks_sack_hole(const __u8 *opts, size_t len)
+{
+	struct mts_flow_key k = conn4();
+	struct mts_flow f;
+
+	ASSERT_TRUE(send_three_and_retransmit_first(), "data");
+	ASSERT_TRUE(ingress_opts(SEQ0, opts, len), "SACK");
+	ASSERT_TRUE(get_flow(&k, &f), "flow");
+	ASSERT_EQ(f.dir[1].snd_una, SEQ0, "snd_una");
+	ASSERT_TRUE(f.dir[1].flags & MTS_F_SACK_HOLE, "SACK_HOLE set");
+	return true;
+}
+
+static bool test_sack_without_timestamps_read(void)
+{
+	const __u8 o[] = { 1, 1, 5, 10, BE32(SEQ0 + MSS), BE32(SEQ0 + 3 * MSS) };
+
+	return sack_layout_marks_sack_hole(o, sizeof(o));
+}
+
+static bool test_sack_three_blocks_after_timestamps_read(void)
+{
+	const __u8 o[] = { 1, 1, 8, 10, BE32(1), BE32(2), 1, 1, 5, 26,
+			   BE32(SEQ0 + 5 * MSS), BE32(SEQ0 + 6 * MSS),
+			   BE32(SEQ0 + 3 * MSS), BE32(SEQ0 + 4 * MSS),
+			   BE32(SEQ0 + MSS), BE32(SEQ0 + 2 * MSS) };
+
+	return sack_layout_marks_sack_hole(o, sizeof(o));
+}
+
+static bool test_sack_in_unusual_layout_walked(void)
+{
+	const __u8 o[] = { 5, 18, BE32(SEQ0 + 4 * MSS), BE32(SEQ0 + 5 * MSS),
+			   BE32(SEQ0 + MSS), BE32(SEQ0 + 3 * MSS),
+			   8, 10, BE32(1), BE32(2), 0, 0, 0, 0 };
+
+	return sack_layout_marks_sack_hole(o, sizeof(o));
 }
 
 static bool test_sack_above_snd_una_marks_sack_hole(void)
@@ -1926,6 +2098,8 @@ static int load(void)
 	prog_l3_in = bpf_program__fd(skel_l3->progs.mts_ingress);
 	prog_l3_eg = bpf_program__fd(skel_l3->progs.mts_egress);
 	flows_fd = bpf_map__fd(skel_eth->maps.flows);
+	memo_fds[0] = bpf_map__fd(skel_eth->maps.udp_memo);
+	memo_fds[1] = bpf_map__fd(skel_l3->maps.udp_memo);
 	counters_fd = bpf_map__fd(skel_eth->maps.counters);
 	events_rb = ring_buffer__new(bpf_map__fd(skel_eth->maps.events), on_event, NULL, NULL);
 	if (!events_rb)
@@ -1964,6 +2138,9 @@ int main(void)
 	RUN_FRESH(test_ipv4_non_first_fragment_counted);
 	RUN_FRESH(test_udp_large_datagram_tracked);
 	RUN_FRESH(test_udp_small_datagram_not_tracked);
+	RUN_FRESH(test_udp_memo_passes_larger_datagram);
+	RUN_FRESH(test_udp_memo_passes_first_df);
+	RUN_FRESH(test_udp_over_ptb_counted_past_memo);
 	RUN_FRESH(test_arp_counted_as_non_ip);
 	RUN_FRESH(test_ethernet_padding_not_counted_as_payload);
 	RUN_FRESH(test_l3_ipv4_tcp_parsed);
@@ -1984,6 +2161,9 @@ int main(void)
 	RUN_FRESH(test_small_retransmission_counted_small);
 	RUN_FRESH(test_ack_past_hole_clears_it_and_raises_deliv_max);
 	RUN_FRESH(test_sack_above_snd_una_marks_sack_hole);
+	RUN_FRESH(test_sack_without_timestamps_read);
+	RUN_FRESH(test_sack_three_blocks_after_timestamps_read);
+	RUN_FRESH(test_sack_in_unusual_layout_walked);
 	RUN_FRESH(test_sack_without_anything_pending_is_not_parsed);
 	RUN_FRESH(test_sack_of_newest_full_segment_raises_deliv_max_during_hole);
 	RUN_FRESH(test_dsack_below_snd_una_marks_no_hole);
