@@ -176,6 +176,15 @@ enum mts_verdict mts_assess(const struct mts_corr_cfg *cfg, const struct mts_flo
 		best.verdict = MTS_V_HEALTHY;
 		best.why = "no data seen";
 	}
+	/* A black hole whose resends get no answer is still that black hole:
+	 * the moment a sender shrinks its resend (after a fix, or PLPMTUD)
+	 * looks like silence until the ACK comes. The diagnosis stands until
+	 * data flows ("recovered") or something else is seen. */
+	if ((prev == MTS_V_BLACKHOLE || prev == MTS_V_PTB_IGNORED) &&
+	    best.verdict == MTS_V_STALLED) {
+		best.verdict = prev;
+		best.why = "the hole is still open; resends get no answer";
+	}
 	if ((prev == MTS_V_BLACKHOLE || prev == MTS_V_PTB_IGNORED || prev == MTS_V_RECOVERED) &&
 	    (best.verdict == MTS_V_HEALTHY || best.verdict == MTS_V_PMTU_LIMITED)) {
 		best.verdict = MTS_V_RECOVERED;

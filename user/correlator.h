@@ -31,7 +31,9 @@ void mts_corr_defaults(struct mts_corr_cfg *cfg);
 
 /*
  * Judge a flow. prev is the verdict given last time (MTS_V_NONE at first):
- * a flow that was a black hole and now moves data is "recovered".
+ * a flow that was a black hole and now moves data is "recovered"; one that
+ * goes silent stays a black hole, without a new wall (the caller keeps the
+ * one it had).
  */
 enum mts_verdict mts_assess(const struct mts_corr_cfg *cfg, const struct mts_flow_key *key,
 			    const struct mts_flow *flow, __u32 now, enum mts_verdict prev,

@@ -125,6 +125,12 @@ bool mts_model_update(struct mts_model *m, struct mts_track *t, const struct mts
 	if (rec->ifindex)
 		t->ifindex = rec->ifindex;
 	v = mts_assess(&m->cfg, &t->key, rec, now_ticks, before, &a);
+	if (v == before && !a.wall_high) {	/* a diagnosis that stands keeps its wall */
+		a.wall_low = t->a.wall_low;
+		a.wall_high = t->a.wall_high;
+		a.advice_mtu = t->a.advice_mtu;
+		a.advice_mss = t->a.advice_mss;
+	}
 	t->a = a;
 	if (v == MTS_V_HEALTHY || v == MTS_V_RECOVERED || v == MTS_V_PMTU_LIMITED) {
 		if (!t->t_quiet)

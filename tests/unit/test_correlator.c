@@ -469,6 +469,26 @@ static bool test_blackhole_still_open_is_not_recovered(void)
 	return true;
 }
 
+static bool test_blackhole_gone_silent_stays_blackhole(void)
+{
+	/* After the fix the sender resends the head at 1280: too small to be
+	 * "large", and no ACK yet. That is not a dead path. */
+	struct mts_flow_key k = key4();
+	struct mts_flow f = bulk(0, 1500, V4_HDRS, 300, 100);
+	struct mts_dir *d = &f.dir[0];
+	struct mts_assessment a;
+
+	d->snd_nxt += 10 * 1448;
+	resend_head(d, 1280, 4, 300);
+	a = judge(&k, &f, at(3500), MTS_V_NONE);
+	ASSERT_VERDICT(a, MTS_V_STALLED);
+	a = judge(&k, &f, at(3500), MTS_V_BLACKHOLE);
+	ASSERT_VERDICT(a, MTS_V_BLACKHOLE);
+	a = judge(&k, &f, at(3500), MTS_V_PTB_IGNORED);
+	ASSERT_VERDICT(a, MTS_V_PTB_IGNORED);
+	return true;
+}
+
 static bool test_stalled_dead_path(void)
 {
 	/* A bulk transfer whose path died at 100 ms: the head is resent four
@@ -1024,6 +1044,7 @@ int main(void)
 	RUN(test_healthy_without_prior_blackhole_is_not_recovered);
 	RUN(test_blackhole_still_open_is_not_recovered);
 	RUN(test_stalled_dead_path);
+	RUN(test_blackhole_gone_silent_stays_blackhole);
 
 	RUN(test_random_loss_resent_once_then_acked_not_blackhole);
 	RUN(test_random_loss_of_first_segment_twice_not_blackhole);
