@@ -25,7 +25,7 @@ BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Wall -Wextra \
 CFLAGS   ?= -O2 -g
 CFLAGS   += -std=gnu11 -Wall -Wextra -Iinclude -I$(OUTPUT) -Iuser -Itests \
 	    -DMTS_VERSION='"$(VERSION)"' $(shell pkg-config --cflags json-c)
-LDLIBS   := $(shell pkg-config --libs libbpf json-c libmicrohttpd ncursesw libcurl) -lelf -lz -lpthread
+LDLIBS   := $(shell pkg-config --libs libbpf json-c libmicrohttpd ncursesw libcurl libpcap) -lelf -lz -lpthread
 
 ifeq ($(V),1)
 Q :=
@@ -37,7 +37,7 @@ endif
 
 # The correlator and model are pure: the unit tests link them without libbpf.
 CORE_OBJS := correlator.o model.o format.o
-APP_OBJS  := main.o loader.o watch.o http.o snapshot.o out_text.o out_json.o out_prom.o top.o \
+APP_OBJS  := main.o loader.o watch.o replay.o http.o snapshot.o out_text.o out_json.o out_prom.o top.o \
 	     $(CORE_OBJS)
 
 APP   := $(OUTPUT)/mtuscope

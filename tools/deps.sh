@@ -11,6 +11,6 @@ apt-get update -qq
 apt-get install -y -qq --no-install-recommends \
 	make gcc clang llvm pkg-config git ca-certificates \
 	libbpf-dev libelf-dev zlib1g-dev libjson-c-dev linux-libc-dev bpftool \
-	libmicrohttpd-dev libncurses-dev libcurl4-openssl-dev curl tmux prometheus systemd \
+	libmicrohttpd-dev libncurses-dev libcurl4-openssl-dev libpcap-dev curl tmux prometheus systemd \
 	iproute2 iptables nftables procps kmod \
 	wireguard-go wireguard-tools socat iperf3 tcpdump iputils-ping jq groff-base >/dev/null

@@ -3,6 +3,7 @@
 #include <linux/capability.h>
 #include <net/if_arp.h>
 #include <linux/netlink.h>
+#include <linux/pkt_cls.h>
 #include <linux/pkt_sched.h>
 #include <linux/rtnetlink.h>
 #include <stdarg.h>
@@ -267,6 +268,7 @@ static int load_iface(struct mts_loader *L, struct mts_iface *ifc, int slot,
 	s->rodata->cfg_ifslot = slot;
 	s->rodata->cfg_l3 = ifc->l3;
 	s->rodata->cfg_replay = o->replay;
+	s->rodata->cfg_fib_check = !o->replay;	/* a capture's routes are not ours */
 	s->rodata->cfg_set_mask = L->flows_max / MTS_FLOW_WAYS - 1;
 	if (o->large_bytes)
 		s->rodata->cfg_large_bytes = o->large_bytes;
@@ -343,6 +345,7 @@ int mts_loader_open(struct mts_loader *L, const struct mts_loader_opts *o,
 		return rc;
 
 	for (int i = 0; i < n; i++) {
+		L->ifs[i].link_fd[0] = L->ifs[i].link_fd[1] = -1;
 		rc = load_iface(L, &L->ifs[i], i, o, err, errlen);
 		if (rc)
 			goto fail;
@@ -463,4 +466,19 @@ int mts_loader_prog_fd(const struct mts_loader *L, int slot, int egress)
 		return -1;
 	return bpf_program__fd(egress ? L->ifs[slot].skel->progs.mts_egress
 				      : L->ifs[slot].skel->progs.mts_ingress);
+}
+
+int mts_loader_test_run(const struct mts_loader *L, int egress, const void *frame, size_t len,
+			__u64 tstamp_ns)
+{
+	struct __sk_buff ctx = { .tstamp = tstamp_ns };
+	LIBBPF_OPTS(bpf_test_run_opts, o, .data_in = frame, .data_size_in = len,
+		    .ctx_in = &ctx, .ctx_size_in = sizeof(ctx), .repeat = 1);
+	int fd = mts_loader_prog_fd(L, 0, egress);
+
+	if (fd < 0)
+		return -EBADF;
+	if (bpf_prog_test_run_opts(fd, &o))
+		return -errno;
+	return o.retval == (__u32)TC_ACT_UNSPEC ? 0 : -EPROTO;
 }

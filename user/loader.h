@@ -76,5 +76,9 @@ int mts_check_privileges(char *err, size_t errlen);
 
 /* Program fds of slot for BPF_PROG_TEST_RUN (replay). */
 int mts_loader_prog_fd(const struct mts_loader *L, int slot, int egress);
+/* Run one Ethernet frame through slot 0's program (replay): 0, or -errno
+ * (-EPROTO if the program asked for anything but "pass it on"). */
+int mts_loader_test_run(const struct mts_loader *L, int egress, const void *frame, size_t len,
+			__u64 tstamp_ns);
 
 #endif

@@ -8,6 +8,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 #include "http.h"
+#include "replay.h"
 #include "top.h"
 #include "watch.h"
 
@@ -24,6 +25,7 @@ static const char usage_top[] =
 "  top IFACE...     attach and show a live, top-style view of the flows\n"
 "  top --connect ADDR:PORT\n"
 "                   the same view from a running `watch --listen` daemon\n"
+"  replay FILE      judge a capture (pcap, pcapng) as a live run would have\n"
 "\n"
 "Run `mtuscope COMMAND --help` for a command's options.\n"
 "\n"
@@ -31,11 +33,12 @@ static const char usage_top[] =
 "  mtuscope watch wg0 eth0             # the tunnel and its underlay\n"
 "  mtuscope watch --json -d 60 wg0     # JSON lines for 60 seconds\n"
 "  mtuscope watch --listen 9841 wg0 eth0   # a daemon for Prometheus\n"
-"  mtuscope top wg0 eth0\n";
+"  mtuscope top wg0 eth0\n"
+"  mtuscope replay --json gateway.pcap\n";
 
 /* ------------------------------------------------------------------ watch */
 
-enum { OPT_HOOK = 1000, OPT_FLOWS, OPT_LARGE, OPT_LISTEN, OPT_CONNECT, OPT_ONCE };
+enum { OPT_HOOK = 1000, OPT_FLOWS, OPT_LARGE, OPT_LISTEN, OPT_CONNECT, OPT_ONCE, OPT_MTU };
 
 struct cli {
 	struct mts_watch_opts w;
@@ -222,6 +225,82 @@ static int cmd_top(int argc, char **argv)
 	return mts_watch(&cli.w);
 }
 
+/* ----------------------------------------------------------------- replay */
+
+static const struct argp_option replay_options[] = {
+	{ "json", 'j', NULL, 0, "One JSON object per line, as watch --json", 0 },
+	{ "mtu", OPT_MTU, "N", 0,
+	  "Packets larger than N bytes are GRO/TSO super-packets, counted as the "
+	  "N-byte segments they carry (default 1500)", 0 },
+	{ "flows", OPT_FLOWS, "N", 0, "Flow table capacity (default 262144)", 0 },
+	{ "large-bytes", OPT_LARGE, "N", 0, "Segments above N bytes count as large", 0 },
+	{ "verbose", 'v', NULL, 0, "Show libbpf's messages and the verifier log", 0 },
+	{ 0 }
+};
+
+static const char replay_doc[] =
+"Run every packet of FILE (pcap or pcapng: Ethernet, Linux cooked SLL/SLL2 as from "
+"`tcpdump -i any`, or raw IP as from a tunnel interface) through the same BPF "
+"programs on the capture's own clock, and report the verdicts a live `watch` "
+"would have. A capture from the gateway's LAN side or tunnel interface during "
+"the transfer is best; headers are enough (tcpdump -s 200)."
+"\vExamples:\n"
+"  tcpdump -i eth1 -s 200 -w gw.pcap   # on the customer's gateway\n"
+"  mtuscope replay gw.pcap\n"
+"  mtuscope replay --json --mtu 9000 jumbo.pcapng\n"
+"\n"
+"Needs root, or CAP_BPF and CAP_PERFMON, to run the programs.";
+
+static error_t replay_parse(int key, char *arg, struct argp_state *state)
+{
+	struct mts_replay_opts *o = state->input;
+	unsigned long v;
+
+	switch (key) {
+	case 'j':
+		o->json = true;
+		break;
+	case 'v':
+		o->lo.verbose = true;
+		break;
+	case OPT_MTU:
+		if (parse_uint(arg, 576, 65535, &v))
+			argp_error(state, "invalid --mtu '%s': expected 576..65535", arg);
+		o->mtu = v;
+		break;
+	case OPT_FLOWS:
+		if (parse_uint(arg, 1024, 1u << 24, &v))
+			argp_error(state, "invalid --flows '%s': expected 1024..16777216", arg);
+		o->lo.flows_max = v;
+		break;
+	case OPT_LARGE:
+		if (parse_uint(arg, 576, 65535, &v))
+			argp_error(state, "invalid --large-bytes '%s': expected 576..65535", arg);
+		o->lo.large_bytes = v;
+		break;
+	case ARGP_KEY_ARG:
+		if (o->file)
+			argp_error(state, "one capture at a time (got '%s' and '%s')", o->file, arg);
+		o->file = arg;
+		break;
+	case ARGP_KEY_NO_ARGS:
+		argp_error(state, "no capture given (e.g. mtuscope replay gw.pcap)");
+		break;
+	default:
+		return ARGP_ERR_UNKNOWN;
+	}
+	return 0;
+}
+
+static int cmd_replay(int argc, char **argv)
+{
+	struct argp argp = { replay_options, replay_parse, "FILE", replay_doc, 0, 0, 0 };
+	struct mts_replay_opts o = { 0 };
+
+	argp_parse(&argp, argc, argv, 0, NULL, &o);
+	return mts_replay(&o);
+}
+
 int main(int argc, char **argv)
 {
 	const char *cmd = argc > 1 ? argv[1] : NULL;
@@ -241,6 +320,10 @@ int main(int argc, char **argv)
 	if (!strcmp(cmd, "top")) {
 		argv[1] = "mtuscope top";
 		return cmd_top(argc - 1, argv + 1);
+	}
+	if (!strcmp(cmd, "replay")) {
+		argv[1] = "mtuscope replay";
+		return cmd_replay(argc - 1, argv + 1);
 	}
 	fprintf(stderr, "mtuscope: unknown command '%s' (try mtuscope --help)\n", cmd);
 	return 64;

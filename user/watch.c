@@ -49,6 +49,8 @@ struct watch {
 	double t_start;		/* Unix time of attach */
 	long table_entries;
 	bool quiet;		/* the screen belongs to top, or only a snapshot is wanted */
+	const char *source;	/* replay: the capture, named in place of interfaces */
+	struct ring_buffer *rb;
 };
 
 static double mono_now(void)
@@ -73,7 +75,7 @@ static int on_event(void *ctx, void *data, size_t size)
 
 static void report(struct watch *w, const struct mts_track *t, double now)
 {
-	const char *name = mts_loader_ifname(&w->L, t->ifindex);
+	const char *name = w->source ?: mts_loader_ifname(&w->L, t->ifindex);
 	char unknown[24];
 	struct mts_report r = { .ts = now, .t = t };
 
@@ -113,11 +115,11 @@ static void read_counters(struct watch *w)
 	}
 }
 
-static void tick(struct watch *w)
+/* Judge the watched flows at now (ticks) and unix_now (for reports). */
+static void tick_at(struct watch *w, __u32 now, double unix_now)
 {
-	__u32 now = mts_now_ticks(), linger = MTS_MS_TO_TICKS(MTS_LINGER_MS);
+	__u32 linger = MTS_MS_TO_TICKS(MTS_LINGER_MS);
 	__u32 closed_linger = MTS_MS_TO_TICKS(MTS_CLOSED_LINGER_MS);
-	double unix_now = mts_now_unix();
 	struct mts_flow_key *gone = NULL;
 	size_t n_gone = 0, cap_gone = 0;
 	struct mts_track *t;
@@ -165,6 +167,11 @@ static void tick(struct watch *w)
 		if ((t = mts_model_find(&w->m, &gone[i])))
 			mts_model_remove(&w->m, t);
 	free(gone);
+}
+
+static void tick(struct watch *w)
+{
+	tick_at(w, mts_now_ticks(), mts_now_unix());
 }
 
 static const char *ifname_cb(void *ctx, __u32 ifindex)
@@ -228,9 +235,9 @@ static int render(void *ctx, enum mts_page page, char **buf, size_t *len)
 	return rc;
 }
 
-static void summarize(struct watch *w)
+static void summarize(struct watch *w, double unix_now)
 {
-	struct mts_summary s = { .ts = mts_now_unix(), .ifs = w->ifr, .n_ifs = w->L.n };
+	struct mts_summary s = { .ts = unix_now, .ifs = w->ifr, .n_ifs = w->L.n };
 
 	read_counters(w);
 	mts_model_tally(&w->m, s.flows);
@@ -362,7 +369,7 @@ int mts_watch(const struct mts_watch_opts *o)
 		mts_top_print(stdout, snap, 0);
 		json_object_put(snap);
 	} else if (!o->top) {
-		summarize(w);
+		summarize(w, mts_now_unix());
 	}
 	exit_code = 0;
 out:
@@ -374,4 +381,71 @@ out:
 	pthread_mutex_destroy(&w->lock);
 	free(w);
 	return exit_code;
+}
+
+/* ----------------------------------------------------------------- engine */
+
+struct mts_engine *mts_engine_open(const struct mts_watch_opts *o, const char *source,
+				   double t_start, char *err, size_t errlen)
+{
+	struct watch *w = calloc(1, sizeof(*w));
+	int rc;
+
+	if (!w || mts_model_init(&w->m, 1024)) {
+		snprintf(err, errlen, "out of memory");
+		free(w);
+		return NULL;
+	}
+	w->o = o;
+	w->source = source;
+	pthread_mutex_init(&w->lock, NULL);
+	rc = mts_loader_open(&w->L, &o->lo, err, errlen);
+	if (!rc) {
+		w->rb = ring_buffer__new(w->L.events_fd, on_event, w, NULL);
+		if (!w->rb)
+			snprintf(err, errlen, "setting up the event ring buffer failed: %s",
+				 strerror(errno));
+	}
+	if (rc || !w->rb) {
+		mts_engine_close(w);
+		return NULL;
+	}
+	w->ifr[0].name = source;
+	w->ifr[0].hook = "replay";
+	w->t_start = t_start;
+	if (o->json)
+		mts_json_start(stdout, t_start, w->ifr, 1, NULL);
+	else
+		mts_text_start(stdout, w->ifr, 1, NULL);
+	return w;
+}
+
+int mts_engine_run(struct mts_engine *w, int egress, const void *frame, size_t len,
+		   __u64 tstamp_ns)
+{
+	return mts_loader_test_run(&w->L, egress, frame, len, tstamp_ns);
+}
+
+void mts_engine_step(struct mts_engine *w, __u32 now_ticks, double unix_now, bool judge)
+{
+	ring_buffer__consume(w->rb);
+	if (judge)
+		tick_at(w, now_ticks, unix_now);
+}
+
+void mts_engine_finish(struct mts_engine *w, __u32 now_ticks, double unix_now)
+{
+	mts_engine_step(w, now_ticks, unix_now, true);
+	summarize(w, unix_now);
+}
+
+void mts_engine_close(struct mts_engine *w)
+{
+	if (!w)
+		return;
+	ring_buffer__free(w->rb);
+	mts_loader_close(&w->L);
+	mts_model_free(&w->m);
+	pthread_mutex_destroy(&w->lock);
+	free(w);
 }

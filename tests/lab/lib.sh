@@ -21,7 +21,7 @@ lab_cleanup() {
 	for p in "${WPIDS[@]}"; do kill -INT "$p" 2>/dev/null; done
 	for p in "${WPIDS[@]}"; do wait "$p" 2>/dev/null; done
 	for l in "${LABS[@]}"; do "$LAB" down --prefix "$l" 2>/dev/null; done
-	rm -rf "$TMP"
+	[ -n "${KEEP_TMP:-}" ] && echo "kept $TMP" >&2 || rm -rf "$TMP"
 }
 trap lab_cleanup EXIT
 trap 'exit 130' INT TERM

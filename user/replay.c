@@ -1,0 +1,403 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/*
+ * replay.c - a capture through the same BPF programs, with
+ * BPF_PROG_TEST_RUN on the capture's own clock, judged by the same
+ * correlator: a customer's pcap gets the verdicts a live run would have.
+ *
+ * One vantage point sees both directions of a flow, so every TCP and UDP
+ * packet runs through the ingress program (what it acknowledges) and then
+ * the egress program (what it sends); ICMP runs through ingress (a PTB that
+ * arrived) unless the capture marks it outgoing (one this box generated).
+ * Every frame is handed to the programs as Ethernet, cut to its headers:
+ * sizes come from the IP header, so a snaplen-cut packet is judged whole.
+ * A GRO/TSO super-packet (larger than --mtu) is split into the segments it
+ * carries, each of the size the MTU allows, before it goes in.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <linux/if_ether.h>
+#include <linux/ip.h>
+#include <linux/ipv6.h>
+#include <linux/tcp.h>
+#include <linux/udp.h>
+#include <pcap/pcap.h>
+#include <pcap/sll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "replay.h"
+#include "watch.h"
+
+#define FEED_BYTES	512	/* of each frame: every header the programs read */
+#define JUDGE_NS	100000000ULL	/* judge the flows every 100 ms of capture time */
+
+#ifndef DLT_LINUX_SLL2
+#define DLT_LINUX_SLL2	276
+#endif
+
+/*
+ * What a super-packet's segments were: GRO merges segments of one size,
+ * the sender's. Learnt per sending direction from the capture: the largest
+ * ordinary segment seen, else the MSS the receiver announced in its SYN.
+ */
+struct seg_key {
+	__u32 src[4], dst[4];
+	__u16 sport, dport;
+	__u32 family;
+};
+
+struct seg_info {
+	struct seg_key k;
+	unsigned max_payload;	/* largest payload of an ordinary segment */
+	unsigned peer_mss;	/* MSS the receiving end announced */
+	bool used;
+};
+
+#define SEG_SLOTS	4096	/* directions remembered; more only loses the hint */
+
+struct feed {
+	struct mts_engine *e;
+	struct seg_info *seg;
+	unsigned mtu;
+	unsigned long packets, cut, short_, refused, split, segments, failed;
+	int err;
+};
+
+static int run(struct feed *fd, int egress, const void *frame, size_t len, __u64 ns)
+{
+	int rc = mts_engine_run(fd->e, egress, frame, len, ns);
+
+	if (rc == -EINVAL) {		/* a frame the kernel will not build an skb of */
+		fd->refused++;
+	} else if (rc) {
+		fd->failed++;
+		fd->err = rc;
+	}
+	return rc;
+}
+
+/* Where the L3 packet's transport header ends, and what it is. */
+struct l3 {
+	unsigned ip_len;	/* as the IP header states */
+	unsigned hdrs;		/* IP + transport header bytes */
+	int proto;
+	int family;
+};
+
+static bool l3_of(const unsigned char *p, size_t len, struct l3 *o)
+{
+	unsigned iphl;
+
+	if (len < 1)
+		return false;
+	if (p[0] >> 4 == 4) {
+		const struct iphdr *ip = (const void *)p;
+
+		if (len < sizeof(*ip) || ip->ihl < 5 || len < ip->ihl * 4u)
+			return false;
+		iphl = ip->ihl * 4;
+		o->ip_len = ntohs(ip->tot_len);
+		o->proto = ip->protocol;
+		o->family = 4;
+		if (ip->frag_off & htons(0x1fff))
+			o->proto = -1;		/* a later fragment: no transport header */
+	} else if (p[0] >> 4 == 6) {
+		const struct ipv6hdr *ip6 = (const void *)p;
+
+		if (len < sizeof(*ip6))
+			return false;
+		iphl = sizeof(*ip6);
+		o->ip_len = sizeof(*ip6) + ntohs(ip6->payload_len);
+		o->proto = ip6->nexthdr;	/* extension headers: never split */
+		o->family = 6;
+	} else {
+		return false;
+	}
+	o->hdrs = iphl;
+	if (o->proto == IPPROTO_TCP && len >= iphl + sizeof(struct tcphdr))
+		o->hdrs += ((const struct tcphdr *)(p + iphl))->doff * 4;
+	else if (o->proto == IPPROTO_UDP)
+		o->hdrs += sizeof(struct udphdr);
+	else
+		o->proto = o->proto == IPPROTO_ICMP || o->proto == IPPROTO_ICMPV6 ? o->proto : -1;
+	return true;
+}
+
+static struct seg_info *seg_find(struct feed *fd, const unsigned char *p, const struct l3 *l,
+				 bool reverse)
+{
+	struct seg_key k = { .family = l->family };
+	const __u16 *ports = (const void *)(p + (l->family == 4 ? (p[0] & 15) * 4u : 40));
+	size_t alen = l->family == 4 ? 4 : 16, soff = l->family == 4 ? 12 : 8;
+	__u32 h = 2166136261u;
+
+	if (!fd->seg)
+		return NULL;
+	memcpy(reverse ? k.dst : k.src, p + soff, alen);
+	memcpy(reverse ? k.src : k.dst, p + soff + alen, alen);
+	k.sport = reverse ? ports[1] : ports[0];
+	k.dport = reverse ? ports[0] : ports[1];
+	for (size_t i = 0; i < sizeof(k); i++)
+		h = (h ^ ((const unsigned char *)&k)[i]) * 16777619u;
+	for (unsigned i = 0; i < 8; i++) {
+		struct seg_info *s = &fd->seg[(h + i) % SEG_SLOTS];
+
+		if (!s->used) {
+			s->used = true;
+			s->k = k;
+			return s;
+		}
+		if (!memcmp(&s->k, &k, sizeof(k)))
+			return s;
+	}
+	return NULL;
+}
+
+/* Learn from an ordinary TCP segment (all of its headers captured). */
+static void seg_learn(struct feed *fd, const unsigned char *p, const struct l3 *l)
+{
+	unsigned iphl = l->family == 4 ? (p[0] & 15) * 4u : sizeof(struct ipv6hdr);
+	const struct tcphdr *th = (const void *)(p + iphl);
+	const unsigned char *o = (const unsigned char *)(th + 1), *end = p + l->hdrs;
+	struct seg_info *s;
+
+	if (th->syn) {
+		/* Its MSS option bounds what the other end will send. */
+		while (o + 1 < end && *o != 0) {
+			if (*o == 1) {
+				o++;
+				continue;
+			}
+			if (o[1] < 2 || o + o[1] > end)
+				break;
+			if (o[0] == 2 && o[1] == 4 && (s = seg_find(fd, p, l, true)))
+				s->peer_mss = o[2] << 8 | o[3];
+			o += o[1];
+		}
+	} else if (l->ip_len > l->hdrs && (s = seg_find(fd, p, l, false)) &&
+		   l->ip_len - l->hdrs > s->max_payload) {
+		s->max_payload = l->ip_len - l->hdrs;
+	}
+}
+
+/* The payload of each segment a TCP super-packet carries. */
+static unsigned seg_payload(struct feed *fd, const unsigned char *p, const struct l3 *l)
+{
+	unsigned fit = fd->mtu - l->hdrs, opts = l->hdrs - (l->family == 4 ? (p[0] & 15) * 4u : 40) - 20;
+	struct seg_info *s = l->proto == IPPROTO_TCP ? seg_find(fd, p, l, false) : NULL;
+
+	if (s && s->max_payload && s->max_payload < fit)
+		return s->max_payload;
+	if (s && s->peer_mss > opts && s->peer_mss - opts < fit)
+		return s->peer_mss - opts;	/* Linux: MSS less the options carried */
+	return fit;
+}
+
+/* Set the IP length field of the L3 packet at p (and UDP's). */
+static void set_len(unsigned char *p, const struct l3 *l, unsigned ip_len)
+{
+	unsigned iphl = l->family == 4 ? (p[0] & 15) * 4u : sizeof(struct ipv6hdr);
+
+	if (l->family == 4)
+		((struct iphdr *)p)->tot_len = htons(ip_len);
+	else
+		((struct ipv6hdr *)p)->payload_len = htons(ip_len - sizeof(struct ipv6hdr));
+	if (l->proto == IPPROTO_UDP)
+		((struct udphdr *)(p + iphl))->len = htons(ip_len - iphl);
+}
+
+/* One L3 packet (p, caplen bytes, ethertype proto) through the programs. */
+static void feed_l3(struct feed *fd, __u16 proto, const unsigned char *p, size_t caplen,
+		    int outgoing, __u64 ns)
+{
+	unsigned char frame[ETH_HLEN + FEED_BYTES];
+	struct ethhdr *eth = (void *)frame;
+	unsigned char *l3p = frame + ETH_HLEN;
+	size_t n = caplen < FEED_BYTES ? caplen : FEED_BYTES;
+	struct l3 l = { .proto = -1 };
+	bool ip = l3_of(p, caplen, &l);
+
+	memset(eth, 0, sizeof(*eth));
+	eth->h_dest[0] = eth->h_source[0] = 0x02;
+	eth->h_dest[5] = 2;
+	eth->h_source[5] = 1;
+	eth->h_proto = htons(proto);
+	memcpy(l3p, p, n);
+
+	if (ip && l.ip_len > fd->mtu && (l.proto == IPPROTO_TCP || l.proto == IPPROTO_UDP) &&
+	    caplen >= l.hdrs && l.hdrs < fd->mtu && l.hdrs <= FEED_BYTES) {
+		/* A super-packet: its segments, of the sender's size. */
+		unsigned seg = seg_payload(fd, p, &l), payload = l.ip_len - l.hdrs;
+		unsigned iphl = l.family == 4 ? (p[0] & 15) * 4u : sizeof(struct ipv6hdr);
+		__u32 seq = l.proto == IPPROTO_TCP ? ntohl(((struct tcphdr *)(l3p + iphl))->seq) : 0;
+		__u8 flags = l.proto == IPPROTO_TCP ? l3p[iphl + 13] : 0;
+
+		fd->split++;
+		for (unsigned off = 0; off < payload; off += seg) {
+			unsigned len = payload - off < seg ? payload - off : seg;
+
+			set_len(l3p, &l, l.hdrs + len);
+			if (l.proto == IPPROTO_TCP) {
+				((struct tcphdr *)(l3p + iphl))->seq = htonl(seq + off);
+				/* FIN and PSH belong to the last segment only. */
+				l3p[iphl + 13] = off + len < payload ? flags & ~0x09 : flags;
+			}
+			run(fd, 0, frame, ETH_HLEN + l.hdrs, ns);
+			run(fd, 1, frame, ETH_HLEN + l.hdrs, ns);
+			fd->segments++;
+		}
+		return;
+	}
+	if (ip && l.proto == IPPROTO_TCP && caplen >= l.hdrs)
+		seg_learn(fd, p, &l);
+	/* Less than an IP header: nothing any program could read. */
+	if (!n || (ip == false && (proto == ETH_P_IP || proto == ETH_P_IPV6))) {
+		fd->short_++;
+		return;
+	}
+	if (l.proto == IPPROTO_ICMP || l.proto == IPPROTO_ICMPV6) {
+		run(fd, outgoing == 1, frame, ETH_HLEN + n, ns);
+	} else {
+		run(fd, 0, frame, ETH_HLEN + n, ns);
+		run(fd, 1, frame, ETH_HLEN + n, ns);
+	}
+}
+
+/* One captured frame: find its L3 packet and direction by link type. */
+static void feed_frame(struct feed *fd, int dlt, const unsigned char *d, size_t caplen, __u64 ns)
+{
+	int outgoing = -1;
+	__u16 proto;
+
+	switch (dlt) {
+	case DLT_EN10MB:
+		if (caplen < ETH_HLEN) {
+			fd->short_++;
+			return;
+		}
+		proto = ntohs(((const struct ethhdr *)d)->h_proto);
+		if (proto == ETH_P_8021Q || proto == ETH_P_8021AD || proto < ETH_P_802_3_MIN) {
+			/* VLAN tags (and anything else) as they are: the
+			 * programs parse Ethernet themselves. */
+			size_t n = caplen < ETH_HLEN + FEED_BYTES ? caplen : ETH_HLEN + FEED_BYTES;
+
+			run(fd, 0, d, n, ns);
+			run(fd, 1, d, n, ns);
+			return;
+		}
+		feed_l3(fd, proto, d + ETH_HLEN, caplen - ETH_HLEN, -1, ns);
+		return;
+	case DLT_LINUX_SLL:
+		if (caplen < SLL_HDR_LEN) {
+			fd->short_++;
+			return;
+		}
+		outgoing = ntohs(((const struct sll_header *)d)->sll_pkttype) == LINUX_SLL_OUTGOING;
+		proto = ntohs(((const struct sll_header *)d)->sll_protocol);
+		d += SLL_HDR_LEN;
+		caplen -= SLL_HDR_LEN;
+		break;
+	case DLT_LINUX_SLL2:
+		if (caplen < 20) {
+			fd->short_++;
+			return;
+		}
+		outgoing = d[10] == LINUX_SLL_OUTGOING;
+		proto = d[0] << 8 | d[1];
+		d += 20;
+		caplen -= 20;
+		break;
+	default:	/* DLT_RAW, DLT_IPV4, DLT_IPV6: the IP packet alone */
+		if (caplen < 1) {
+			fd->short_++;
+			return;
+		}
+		proto = d[0] >> 4 == 6 ? ETH_P_IPV6 : ETH_P_IP;
+		break;
+	}
+	feed_l3(fd, proto, d, caplen, outgoing, ns);
+}
+
+static bool supported(int dlt)
+{
+	return dlt == DLT_EN10MB || dlt == DLT_LINUX_SLL || dlt == DLT_LINUX_SLL2 ||
+	       dlt == DLT_RAW || dlt == DLT_IPV4 || dlt == DLT_IPV6;
+}
+
+int mts_replay(const struct mts_replay_opts *ro)
+{
+	char errbuf[PCAP_ERRBUF_SIZE] = "", err[512] = "";
+	struct mts_watch_opts o = { .json = ro->json, .lo = ro->lo };
+	struct feed fd = { .mtu = ro->mtu ? ro->mtu : 1500,
+			   .seg = calloc(SEG_SLOTS, sizeof(struct seg_info)) };
+	struct pcap_pkthdr *h;
+	const u_char *data;
+	struct mts_engine *e = NULL;
+	__u64 ns = 0, next_judge = 0;
+	double unix_ts = 0;
+	const char *base;
+	int dlt, rc, exit_code = 1;
+	pcap_t *p;
+
+	p = pcap_open_offline_with_tstamp_precision(ro->file, PCAP_TSTAMP_PRECISION_NANO, errbuf);
+	if (!p) {
+		fprintf(stderr, "mtuscope: cannot read capture '%s': %s\n", ro->file, errbuf);
+		return 1;
+	}
+	dlt = pcap_datalink(p);
+	if (!supported(dlt)) {
+		fprintf(stderr, "mtuscope: %s: link type %s (%d) is not supported; captures on "
+			"Ethernet, Linux cooked (SLL, SLL2, e.g. tcpdump -i any) and raw IP "
+			"(tunnel interfaces) are\n", ro->file,
+			pcap_datalink_val_to_name(dlt) ?: "unknown", dlt);
+		goto out;
+	}
+	base = strrchr(ro->file, '/') ? strrchr(ro->file, '/') + 1 : ro->file;
+	o.lo.attach = false;
+	o.lo.replay = true;
+	o.lo.n_ifaces = 0;
+
+	while ((rc = pcap_next_ex(p, &h, &data)) == 1) {
+		ns = (__u64)h->ts.tv_sec * 1000000000ULL + h->ts.tv_usec;	/* nanosecond precision */
+		unix_ts = h->ts.tv_sec + h->ts.tv_usec / 1e9;
+		if (!e) {
+			e = mts_engine_open(&o, base, unix_ts, err, sizeof(err));
+			if (!e) {
+				fprintf(stderr, "mtuscope: %s\n", err);
+				goto out;
+			}
+			fd.e = e;
+			next_judge = ns + JUDGE_NS;
+		}
+		fd.packets++;
+		if (h->caplen < h->len)
+			fd.cut++;
+		feed_frame(&fd, dlt, data, h->caplen, ns);
+		if (fd.failed) {
+			fprintf(stderr, "mtuscope: %s: running packet %lu through the programs "
+				"failed: %s\n", ro->file, fd.packets, strerror(-fd.err));
+			goto out;
+		}
+		mts_engine_step(e, ns >> MTS_TICK_SHIFT, unix_ts, ns >= next_judge);
+		if (ns >= next_judge)
+			next_judge = ns + JUDGE_NS;
+	}
+	if (rc == PCAP_ERROR)
+		fprintf(stderr, "mtuscope: %s: the capture ends early after %lu packets (%s); "
+			"judging what was read\n", ro->file, fd.packets, pcap_geterr(p));
+	if (!e) {
+		fprintf(stderr, "mtuscope: %s: no packets in the capture\n", ro->file);
+		goto out;
+	}
+	mts_engine_finish(e, ns >> MTS_TICK_SHIFT, unix_ts);
+	fprintf(stderr, "mtuscope: %s: %lu packets (%lu cut by the snaplen, %lu too short to "
+		"read, %lu refused by the kernel, %lu GRO/TSO super-packets split into %lu "
+		"segments)\n", ro->file, fd.packets, fd.cut, fd.short_, fd.refused, fd.split,
+		fd.segments);
+	exit_code = 0;
+out:
+	mts_engine_close(e);
+	free(fd.seg);
+	pcap_close(p);
+	return exit_code;
+}
