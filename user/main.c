@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 /* main.c - the command line: subcommands and their options, nothing else. */
 #include <argp.h>
+#include <arpa/inet.h>
+#include <json-c/json.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -8,6 +10,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 #include "http.h"
+#include "probe.h"
 #include "replay.h"
 #include "top.h"
 #include "watch.h"
@@ -26,6 +29,9 @@ static const char usage_top[] =
 "  top --connect ADDR:PORT\n"
 "                   the same view from a running `watch --listen` daemon\n"
 "  replay FILE      judge a capture (pcap, pcapng) as a live run would have\n"
+"  probe DEST[:PORT]\n"
+"                   find the path MTU to DEST by a binary search of DF probes\n"
+"                   (ICMP echo; TCP SYNs to PORT where ICMP is filtered)\n"
 "\n"
 "Run `mtuscope COMMAND --help` for a command's options.\n"
 "\n"
@@ -34,11 +40,13 @@ static const char usage_top[] =
 "  mtuscope watch --json -d 60 wg0     # JSON lines for 60 seconds\n"
 "  mtuscope watch --listen 9841 wg0 eth0   # a daemon for Prometheus\n"
 "  mtuscope top wg0 eth0\n"
-"  mtuscope replay --json gateway.pcap\n";
+"  mtuscope replay --json gateway.pcap\n"
+"  mtuscope probe 203.0.113.7:443\n";
 
 /* ------------------------------------------------------------------ watch */
 
-enum { OPT_HOOK = 1000, OPT_FLOWS, OPT_LARGE, OPT_LISTEN, OPT_CONNECT, OPT_ONCE, OPT_MTU };
+enum { OPT_HOOK = 1000, OPT_FLOWS, OPT_LARGE, OPT_LISTEN, OPT_CONNECT, OPT_ONCE, OPT_MTU,
+       OPT_METHOD, OPT_MIN, OPT_MAX, OPT_RATE, OPT_TIMEOUT, OPT_TRIES };
 
 struct cli {
 	struct mts_watch_opts w;
@@ -301,6 +309,169 @@ static int cmd_replay(int argc, char **argv)
 	return mts_replay(&o);
 }
 
+/* ------------------------------------------------------------------ probe */
+
+static const struct argp_option probe_options[] = {
+	{ "json", 'j', NULL, 0, "One JSON object", 0 },
+	{ "method", OPT_METHOD, "auto|icmp|tcp", 0,
+	  "ICMP echo, TCP SYNs to PORT, or echo where it is answered and else TCP (default)", 0 },
+	{ "min", OPT_MIN, "N", 0, "Smallest IP packet tried (default 576, IPv6 1280)", 0 },
+	{ "max", OPT_MAX, "N", 0, "Largest IP packet tried (default: the route's MTU)", 0 },
+	{ "rate", OPT_RATE, "PPS", 0, "At most PPS probes a second (default 20)", 0 },
+	{ "timeout", OPT_TIMEOUT, "MS", 0, "Wait MS for each answer (default 500)", 0 },
+	{ "tries", OPT_TRIES, "N", 0, "Sends of one size before it counts as lost (default 2)", 0 },
+	{ 0 }
+};
+
+static const char probe_doc[] =
+"Find the path MTU to DEST like `ping -M do -s N` by hand: don't-fragment probes of "
+"binary-searched sizes, each passing only on an answer that proves it arrived, so it "
+"works where every ICMP error is filtered. ICMP echo where echo is answered; otherwise "
+"TCP SYNs carrying payload to PORT (a listening port answers SYN-ACK, a closed one "
+"RST; this host then resets the half-open connection). Prints the largest IP packet "
+"that arrived, the probes sent, and the fix."
+"\vExamples:\n"
+"  mtuscope probe 192.0.2.10\n"
+"  mtuscope probe --json 198.51.100.7:443\n"
+"  mtuscope probe '[2001:db8::7]:22'\n"
+"\n"
+"Exit status: 0 found, 1 no answer or error, 64 bad command line. Needs root or "
+"CAP_NET_RAW.";
+
+struct probe_cli {
+	struct mts_probe_opts o;
+	const char *dest;
+	bool json;
+};
+
+static error_t probe_parse(int key, char *arg, struct argp_state *state)
+{
+	struct probe_cli *c = state->input;
+	unsigned long v;
+
+	switch (key) {
+	case 'j':
+		c->json = true;
+		break;
+	case OPT_METHOD:
+		if (!strcmp(arg, "auto"))
+			c->o.method = MTS_PROBE_AUTO;
+		else if (!strcmp(arg, "icmp"))
+			c->o.method = MTS_PROBE_ICMP;
+		else if (!strcmp(arg, "tcp"))
+			c->o.method = MTS_PROBE_TCP;
+		else
+			argp_error(state, "invalid --method '%s': expected auto, icmp or tcp", arg);
+		break;
+	case OPT_MIN:
+	case OPT_MAX:
+		if (parse_uint(arg, 68, 65535, &v))
+			argp_error(state, "invalid --%s '%s': expected 68..65535",
+				   key == OPT_MIN ? "min" : "max", arg);
+		*(key == OPT_MIN ? &c->o.min : &c->o.max) = v;
+		break;
+	case OPT_RATE:
+		if (parse_uint(arg, 1, 1000, &v))
+			argp_error(state, "invalid --rate '%s': expected 1..1000 probes a second", arg);
+		c->o.rate = v;
+		break;
+	case OPT_TIMEOUT:
+		if (parse_uint(arg, 10, 60000, &v))
+			argp_error(state, "invalid --timeout '%s': expected 10..60000 ms", arg);
+		c->o.timeout_ms = v;
+		break;
+	case OPT_TRIES:
+		if (parse_uint(arg, 1, 10, &v))
+			argp_error(state, "invalid --tries '%s': expected 1..10", arg);
+		c->o.tries = v;
+		break;
+	case ARGP_KEY_ARG:
+		if (c->dest)
+			argp_error(state, "one destination at a time");
+		if (mts_probe_parse_dest(arg, &c->o.dst, &c->o.dlen, &c->o.port))
+			argp_error(state, "invalid destination '%s': expected ADDR, ADDR:PORT, "
+				   "[V6ADDR]:PORT or V6ADDR, numeric", arg);
+		c->dest = arg;
+		break;
+	case ARGP_KEY_NO_ARGS:
+		argp_error(state, "no destination given (e.g. mtuscope probe 192.0.2.10:443)");
+		break;
+	case ARGP_KEY_END:
+		if (c->o.method == MTS_PROBE_TCP && !c->o.port)
+			argp_error(state, "--method tcp needs a port (DEST:PORT)");
+		if (c->o.min && c->o.max && c->o.min >= c->o.max)
+			argp_error(state, "--min must be below --max");
+		break;
+	default:
+		return ARGP_ERR_UNKNOWN;
+	}
+	return 0;
+}
+
+static int cmd_probe(int argc, char **argv)
+{
+	struct argp argp = { probe_options, probe_parse, "DEST[:PORT]", probe_doc, 0, 0, 0 };
+	struct probe_cli c = { .o = { .rate = 20, .timeout_ms = 500, .tries = 2 } };
+	struct mts_probe_result r;
+	char err[256] = "", addr[INET6_ADDRSTRLEN] = "";
+	int rc, v6, mss, wg;
+
+	argp_parse(&argp, argc, argv, 0, NULL, &c);
+	v6 = c.o.dst.ss_family == AF_INET6;
+	inet_ntop(c.o.dst.ss_family, v6 ? (void *)&((struct sockaddr_in6 *)&c.o.dst)->sin6_addr
+					: (void *)&((struct sockaddr_in *)&c.o.dst)->sin_addr,
+		  addr, sizeof(addr));
+	rc = mts_probe_run(&c.o, &r, err, sizeof(err));
+	/* The fix: the path's MTU, TCP's MSS under it, and a WireGuard
+	 * tunnel's MTU over it (32 bytes of header, counter and tag, UDP 8,
+	 * outer IP 20 or 40; inner packets pad to 16, never beyond the MTU). */
+	mss = rc ? 0 : (int)r.pmtu - (v6 ? 60 : 40);
+	wg = rc ? 0 : (int)r.pmtu - (v6 ? 80 : 60);
+	if (c.json) {
+		json_object *o = json_object_new_object();
+
+		json_object_object_add(o, "dest", json_object_new_string(addr));
+		if (c.o.port)
+			json_object_object_add(o, "port", json_object_new_int(c.o.port));
+		if (!rc) {
+			json_object_object_add(o, "pmtu", json_object_new_int(r.pmtu));
+			json_object_object_add(o, "lost", json_object_new_int(r.lost));
+			json_object_object_add(o, "advice_mtu", json_object_new_int(r.pmtu));
+			json_object_object_add(o, "advice_mss", json_object_new_int(mss));
+			json_object_object_add(o, "wireguard_mtu", json_object_new_int(wg));
+		} else {
+			json_object_object_add(o, "error", json_object_new_string(err));
+		}
+		json_object_object_add(o, "method", json_object_new_string(r.method ?: "none"));
+		json_object_object_add(o, "probes", json_object_new_int(r.probes));
+		json_object_object_add(o, "first_hop_mtu", json_object_new_int(r.first_hop_mtu));
+		printf("%s\n", json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
+		json_object_put(o);
+	} else if (!rc) {
+		printf("%s: path MTU %u: the largest IP packet that arrived", addr, r.pmtu);
+		if (r.lost)
+			printf(" (%u did not)", r.lost);
+		printf("; %s, %u probes", r.method, r.probes);
+		if (r.first_hop_mtu > r.pmtu)
+			printf("; this host's route allows %u", r.first_hop_mtu);
+		printf("\n");
+		if (r.lost) {
+			printf("  fix: MTU %u towards %s, TCP MSS %d:\n", r.pmtu, addr, mss);
+			printf("    ip %sroute change %s/%d via ... mtu %u\n", v6 ? "-6 " : "", addr,
+			       v6 ? 128 : 32, r.pmtu);
+			printf("    %s -t mangle -A FORWARD -p tcp --tcp-flags SYN,RST SYN "
+			       "-j TCPMSS --set-mss %d\n", v6 ? "ip6tables" : "iptables", mss);
+			printf("    nft add rule inet mangle forward tcp flags syn tcp option maxseg "
+			       "size set %d\n", mss);
+			printf("  a WireGuard tunnel over this path: MTU = %d (%u - %d)\n", wg, r.pmtu,
+			       v6 ? 80 : 60);
+		}
+	}
+	if (rc && !c.json)
+		fprintf(stderr, "mtuscope: probe %s: %s (%u probes sent)\n", addr, err, r.probes);
+	return rc ? 1 : 0;
+}
+
 int main(int argc, char **argv)
 {
 	const char *cmd = argc > 1 ? argv[1] : NULL;
@@ -320,6 +491,10 @@ int main(int argc, char **argv)
 	if (!strcmp(cmd, "top")) {
 		argv[1] = "mtuscope top";
 		return cmd_top(argc - 1, argv + 1);
+	}
+	if (!strcmp(cmd, "probe")) {
+		argv[1] = "mtuscope probe";
+		return cmd_probe(argc - 1, argv + 1);
 	}
 	if (!strcmp(cmd, "replay")) {
 		argv[1] = "mtuscope replay";

@@ -114,4 +114,5 @@ control random_loss_3pct_no_blackhole 20 6000000 lossy --mode plain --wall none 
 control random_loss_3pct_wireguard_no_blackhole 20 6000000 lossy --mode wg --wall none --loss 3
 control congested_short_queue_no_blackhole 12 6000000 lossy --mode plain --wall none \
 	--rate 20mbit --limit 8000
-control dead_path_no_blackhole 8 4000000000 dies --mode plain --wall none
+control dead_path_no_blackhole 8 4000000000 dies --mode plain --wall none \
+	--rate 200mbit --limit 200000
