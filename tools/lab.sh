@@ -14,13 +14,15 @@
 #   wg     gw and far run wireguard-go (tunnel MTU 1440) over gw-rtr-far; the
 #          transfer goes lan host -> far's tunnel address, and the black hole
 #          is on the underlay (outer datagrams up to 1500 bytes).
+#          --peers 2 adds a second peer, far2, behind rtr on a link without
+#          the wall (send --to 2 reaches it): one broken path, one healthy.
 # Every link is dual-stack; --family picks the one the transfer uses.
 #
 # Commands (all take --prefix P, which names the namespaces P-lan, P-gw,
 # P-rtr, P-far and every interface, so several labs can coexist):
 #   up [options]         build it (see usage), print its description
 #   env                  print the lab's description (shell variables)
-#   send [--bytes N] [--port N] [--timeout SEC]
+#   send [--bytes N] [--port N] [--timeout SEC] [--to 1|2]
 #                        transfer N bytes lan host -> far; print the bytes
 #                        received; exit 0 only if all arrived
 #   fix --mtu M --mss S  set the tunnel MTU (wg) or gw's onward MTU (plain)
@@ -36,10 +38,10 @@ STATE_DIR=/run/mtuscope-lab
 usage() {
 	cat <<EOF
 usage: $0 COMMAND [--prefix P] [options]
-  up   [--mode plain|wg] [--family 4|6] [--wall MTU|none] [--icmp drop|allow]
+  up   [--mode plain|wg] [--family 4|6] [--wall MTU|none] [--icmp drop|allow] [--peers 1|2]
        [--nat] [--loss PCT] [--rate RATE --limit BYTES]
        [--v4 A.B.C] [--v6 2001:db8:X] [--tun4 198.18.X] [--tun6 2001:db8:Y]
-  env | send [--bytes N] [--port N] [--timeout SEC] | fix --mtu M --mss S | cut | down
+  env | send [--bytes N] [--port N] [--timeout SEC] [--to 1|2] | fix --mtu M --mss S | cut | down
 EOF
 	exit 64
 }
@@ -50,7 +52,7 @@ die() { echo "lab.sh: $*" >&2; exit 1; }
 cmd=$1
 shift
 
-P=mtl MODE=plain FAMILY=4 WALL=1400 ICMP=drop NAT=0 LOSS= RATE= LIMIT=
+P=mtl MODE=plain FAMILY=4 WALL=1400 ICMP=drop NAT=0 LOSS= RATE= LIMIT= PEERS=1 TO=1
 V4=203.0.113 V6=2001:db8:113 TUN4=198.18.0 TUN6=2001:db8:18
 BYTES=4000000 PORT=5001 TIMEOUT=30 FIX_MTU= FIX_MSS=
 while [ $# -gt 0 ]; do
@@ -61,6 +63,8 @@ while [ $# -gt 0 ]; do
 	--wall) WALL=$2 ;;
 	--icmp) ICMP=$2 ;;
 	--nat) NAT=1; shift; continue ;;
+	--peers) PEERS=$2 ;;
+	--to) TO=$2 ;;
 	--loss) LOSS=$2 ;;
 	--rate) RATE=$2 ;;
 	--limit) LIMIT=$2 ;;
@@ -83,14 +87,16 @@ done
 STATE=$STATE_DIR/$P.env
 
 # Namespaces and interface names (IFNAMSIZ 16: prefix <= 8 + 2).
-NS_LAN=$P-lan NS_GW=$P-gw NS_RTR=$P-rtr NS_FAR=$P-far
+NS_LAN=$P-lan NS_GW=$P-gw NS_RTR=$P-rtr NS_FAR=$P-far NS_FAR2=$P-fa2
 IF_LAN=${P}l0		# lan host
 IF_GW_LAN=${P}g0	# gw, lan side
 IF_GW_UP=${P}g1		# gw, underlay
 IF_RTR_IN=${P}r0	# rtr, towards gw
 IF_RTR_OUT=${P}r1	# rtr, onward (the small MTU)
 IF_FAR=${P}f0		# far
-WG_GW=${P}w0 WG_FAR=${P}w1
+IF_RTR_OUT2=${P}r2	# rtr, towards far2 (--peers 2; no wall)
+IF_FAR2=${P}f2		# far2
+WG_GW=${P}w0 WG_FAR=${P}w1 WG_FAR2=${P}w2
 
 nsx() { local ns=$1; shift; ip netns exec "$ns" "$@"; }
 
@@ -102,13 +108,14 @@ down() {
 		kill "$(cat "$f")" 2>/dev/null || true
 		rm -f "$f"
 	done
-	for ns in $NS_LAN $NS_GW $NS_RTR $NS_FAR; do
+	for ns in $NS_LAN $NS_GW $NS_RTR $NS_FAR $NS_FAR2; do
 		# Whatever still runs in the namespace (socat, wireguard-go).
 		pids=$(ip netns pids "$ns" 2>/dev/null || true)
 		[ -n "$pids" ] && kill $pids 2>/dev/null || true
 		ip netns del "$ns" 2>/dev/null || true
 	done
-	rm -f /var/run/wireguard/$WG_GW.sock /var/run/wireguard/$WG_FAR.sock "$STATE"
+	rm -f /var/run/wireguard/$WG_GW.sock /var/run/wireguard/$WG_FAR.sock \
+		/var/run/wireguard/$WG_FAR2.sock "$STATE"
 }
 
 # ------------------------------------------------------------------- up
@@ -149,6 +156,8 @@ up() {
 	case $ICMP in drop|allow) ;; *) die "--icmp: drop or allow" ;; esac
 	[ "$WALL" = none ] || [[ $WALL =~ ^[0-9]+$ ]] || die "--wall: an MTU or none"
 	if [ -n "$RATE" ] && [ -z "$LIMIT" ]; then die "--rate needs --limit"; fi
+	case $PEERS in 1) ;; 2) [ "$MODE" = wg ] || die "--peers 2 needs --mode wg" ;;
+		*) die "--peers: 1 or 2" ;; esac
 	mkdir -p "$STATE_DIR"
 	down
 	trap 'down' ERR
@@ -162,6 +171,18 @@ up() {
 		nsx "$ns" sysctl -qw net.ipv4.ip_forward=1 net.ipv6.conf.all.forwarding=1
 	done
 	[ "$MODE" = wg ] && nsx $NS_FAR sysctl -qw net.ipv4.ip_forward=1 net.ipv6.conf.all.forwarding=1
+	if [ "$PEERS" = 2 ]; then
+		# A second WireGuard peer behind rtr, on a link without the wall.
+		ip netns add $NS_FAR2
+		nsx $NS_FAR2 ip link set lo up
+		nsx $NS_FAR2 sysctl -qw net.ipv6.conf.all.accept_dad=0 net.ipv6.conf.default.accept_dad=0 \
+			net.ipv4.ip_forward=1 net.ipv6.conf.all.forwarding=1
+		veth $NS_RTR $IF_RTR_OUT2 $NS_FAR2 $IF_FAR2
+		addr $NS_RTR $IF_RTR_OUT2 193 4 1
+		addr $NS_FAR2 $IF_FAR2 194 4 2
+		nsx $NS_FAR2 ip route add default via "$(a4 193)"
+		nsx $NS_FAR2 ip -6 route add default via "$(a6 4 1)"
+	fi
 
 	veth $NS_LAN $IF_LAN $NS_GW $IF_GW_LAN
 	veth $NS_GW $IF_GW_UP $NS_RTR $IF_RTR_IN
@@ -229,6 +250,20 @@ up() {
 			persistent-keepalive 1
 		nsx $NS_FAR ip route add "$(a4 0)/26" dev $WG_FAR
 		nsx $NS_FAR ip -6 route add "$V6:1::/64" dev $WG_FAR
+		if [ "$PEERS" = 2 ]; then
+			local kf2 ep_far2
+			kf2=$(wg genkey)
+			start_wg $NS_FAR2 $WG_FAR2 "$kf2" 51822 "$TUN4.3" "$TUN6::3"
+			if [ "$FAMILY" = 4 ]; then ep_far2="$(a4 194):51822"
+			else ep_far2="[$(a6 4 2)]:51822"; fi
+			nsx $NS_GW wg set $WG_GW peer "$(echo "$kf2" | wg pubkey)" endpoint "$ep_far2" \
+				allowed-ips "$TUN4.3/32,$TUN6::3/128"
+			nsx $NS_FAR2 wg set $WG_FAR2 peer "$(echo "$kg" | wg pubkey)" endpoint "$ep_gw" \
+				allowed-ips "$TUN4.0/24,$TUN6::/64,$(a4 0)/26,$V6:1::/64" \
+				persistent-keepalive 1
+			nsx $NS_FAR2 ip route add "$(a4 0)/26" dev $WG_FAR2
+			nsx $NS_FAR2 ip -6 route add "$V6:1::/64" dev $WG_FAR2
+		fi
 		[ "$NAT" = 1 ] && nsx $NS_GW iptables -t nat -A POSTROUTING -o $WG_GW -j MASQUERADE
 		[ "$NAT" = 1 ] && nsx $NS_GW ip6tables -t nat -A POSTROUTING -o $WG_GW -j MASQUERADE
 		dst4=$TUN4.2 dst6=$TUN6::2
@@ -252,6 +287,9 @@ LAB_NS_RTR=$NS_RTR
 LAB_NS_FAR=$NS_FAR
 LAB_SRC=$([ "$FAMILY" = 4 ] && a4 2 || a6 1 2)
 LAB_DST=$dst
+LAB_PEERS=$PEERS
+LAB_NS_FAR2=$([ "$PEERS" = 2 ] && echo $NS_FAR2 || true)
+LAB_DST2=$([ "$PEERS" = 2 ] && { [ "$FAMILY" = 4 ] && echo "$TUN4.3" || echo "$TUN6::3"; } || true)
 LAB_GW_LAN_IF=$IF_GW_LAN
 LAB_GW_UP_IF=$IF_GW_UP
 LAB_GW_TUN_IF=$([ "$MODE" = wg ] && echo $WG_GW || true)
@@ -260,9 +298,11 @@ EOF
 	trap - ERR
 	# Let the tunnel handshake before anyone measures anything.
 	if [ "$MODE" = wg ]; then
-		for _ in $(seq 50); do
-			nsx $NS_LAN ping -c1 -W1 -"$FAMILY" -s 100 "$dst" >/dev/null 2>&1 && break
-			sleep 0.1
+		for d in $dst $([ "$PEERS" = 2 ] && { [ "$FAMILY" = 4 ] && echo "$TUN4.3" || echo "$TUN6::3"; }); do
+			for _ in $(seq 50); do
+				nsx $NS_LAN ping -c1 -W1 -"$FAMILY" -s 100 "$d" >/dev/null 2>&1 && break
+				sleep 0.1
+			done
 		done
 	fi
 	cat "$STATE"
@@ -278,6 +318,12 @@ load_state() {
 send() {
 	load_state
 	local listen connect out
+	case $TO in
+	1) ;;
+	2) [ "${LAB_PEERS:-1}" = 2 ] || die "--to 2: the lab has one peer (up --peers 2)"
+	   LAB_DST=$LAB_DST2 LAB_NS_FAR=$LAB_NS_FAR2 ;;
+	*) die "--to: 1 or 2" ;;
+	esac
 	if [ "$LAB_FAMILY" = 4 ]; then
 		listen=TCP4-LISTEN:$PORT,reuseaddr connect=TCP4:$LAB_DST:$PORT
 	else

@@ -57,6 +57,7 @@ void mts_corr_defaults(struct mts_corr_cfg *cfg)
 	cfg->hole_rtx_min = 2;
 	cfg->suspect_ticks = MTS_MS_TO_TICKS(150);
 	cfg->over_ptb_min = 1;
+	cfg->oversize_min = 2;
 	/* the shrunk resend a PTB triggers needs a round trip (or an RTO) */
 	cfg->ptb_settle_ticks = MTS_MS_TO_TICKS(1000);
 }
@@ -124,13 +125,31 @@ static enum mts_verdict assess_dir(const struct mts_corr_cfg *cfg, int family,
 		a->wall_high = d->ptb_mtu + 1;
 		a->advice_mtu = d->ptb_mtu;
 		a->advice_mss = mss_for(family, d->ptb_mtu);
+		a->cause = MTS_CAUSE_IGNORED;
 		return MTS_V_PTB_IGNORED;
+	}
+	/* This gateway is the wall: DF packets too big for its own route keep
+	 * coming in (they never reach an egress, so no hole shows there) and
+	 * no PTB of its own leaves towards the sender. */
+	if (d->oversize >= cfg->oversize_min && d->route_mtu && !d->ptb_tx && !ptb) {
+		a->why = "DF packets too big for this gateway's route keep arriving; "
+			 "no PTB leaves towards the sender";
+		a->wall_low = d->route_mtu;
+		a->wall_high = d->fib_size > d->route_mtu ? d->fib_size : d->route_mtu + 1;
+		a->advice_mtu = d->route_mtu;
+		a->advice_mss = mss_for(family, d->route_mtu);
+		a->cause = MTS_CAUSE_LOCAL;
+		return MTS_V_BLACKHOLE;
 	}
 	if (large && repeated && small_pass && !adapting) {
 		a->why = (d->flags & MTS_F_SACK_HOLE)
 			 ? "large segment resent, never delivered; smaller data behind it arrives"
 			 : "large segment resent, never delivered; everything before it arrived";
 		set_wall(a, family, d->deliv_max, d->hole_size);
+		/* Too big for our own route and no PTB of ours left: we are the
+		 * wall and ours is the PTB lost. Otherwise it is further on. */
+		a->cause = d->oversize && !d->ptb_tx ? MTS_CAUSE_LOCAL :
+			   d->ptb_rx || d->ptb_tx ? NULL : MTS_CAUSE_BEYOND;
 		return MTS_V_BLACKHOLE;
 	}
 	if (hole && repeated && silent && !adapting) {
@@ -164,7 +183,7 @@ enum mts_verdict mts_assess(const struct mts_corr_cfg *cfg, const struct mts_flo
 		struct mts_assessment a = { .dir = i };
 		const struct mts_dir *d = &flow->dir[i];
 
-		if (!d->seg_max && !d->ptb_mtu)
+		if (!d->seg_max && !d->ptb_mtu && !d->oversize)
 			continue;	/* this end sent nothing we saw */
 		a.verdict = assess_dir(cfg, key->family, d, now, &a);
 		if (best.verdict == MTS_V_NONE ||

@@ -15,6 +15,7 @@ struct mts_corr_cfg {
 	unsigned suspect_ticks;	/* an open hole this old on a large segment: suspect */
 	unsigned over_ptb_min;	/* segments above a PTB's MTU before ptb-ignored */
 	unsigned ptb_settle_ticks; /* a sender told by a PTB this recently is adapting */
+	unsigned oversize_min;	/* DF packets too big for our route, none of our PTBs out */
 };
 
 struct mts_assessment {
@@ -25,7 +26,24 @@ struct mts_assessment {
 	unsigned advice_mtu;	/* MTU to set on the tunnel/interface (0: none) */
 	unsigned advice_mss;	/* TCP MSS to clamp to (0: none) */
 	const char *why;	/* one short phrase: the evidence */
+	const char *cause;	/* where the PTB dies (MTS_CAUSE_*), or NULL */
 };
+
+/*
+ * Where the frag-needed / packet-too-big that should have fixed a black
+ * hole is lost, a fixed vocabulary:
+ *   ptb-filtered-beyond  no PTB seen here at all, and this gateway's own
+ *                        routes fit: a hop further on is the wall and a
+ *                        firewall between drops its PTB
+ *   local-ptb-dropped    packets too big for this gateway's own route came
+ *                        in and no PTB left towards the sender: the kernel
+ *                        made none or this box's firewall dropped it
+ *   ptb-ignored          PTBs reached the sender's side, it keeps sending
+ *                        above their MTU
+ */
+#define MTS_CAUSE_BEYOND	"ptb-filtered-beyond"
+#define MTS_CAUSE_LOCAL		"local-ptb-dropped"
+#define MTS_CAUSE_IGNORED	"ptb-ignored"
 
 void mts_corr_defaults(struct mts_corr_cfg *cfg);
 

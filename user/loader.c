@@ -301,6 +301,53 @@ static int load_iface(struct mts_loader *L, struct mts_iface *ifc, int slot,
 	return 0;
 }
 
+static int resolve(struct mts_loader *L, int i, const char *name, char *err, size_t errlen)
+{
+	struct mts_iface *ifc = &L->ifs[i];
+	int type;
+
+	if (strlen(name) >= IF_NAMESIZE || !(ifc->ifindex = if_nametoindex(name))) {
+		ERR("unknown interface '%s' (see `ip link`)", name);
+		return -ENODEV;
+	}
+	for (int j = 0; j < i; j++)
+		if (L->ifs[j].ifindex == ifc->ifindex) {
+			ERR("interface '%s' named twice", name);
+			return -EINVAL;
+		}
+	snprintf(ifc->name, sizeof(ifc->name), "%s", name);
+	type = iface_type(ifc->name);
+	ifc->l3 = type != ARPHRD_ETHER && type != ARPHRD_LOOPBACK;
+	ifc->link_fd[0] = ifc->link_fd[1] = -1;
+	return 0;
+}
+
+int mts_loader_add(struct mts_loader *L, const char *name, const struct mts_loader_opts *o,
+		   char *err, size_t errlen)
+{
+	int i = L->n, rc;
+
+	if (i >= MTS_MAX_IFACES) {
+		ERR("too many interfaces: at most %d", MTS_MAX_IFACES);
+		return -E2BIG;
+	}
+	rc = resolve(L, i, name, err, errlen);
+	rc = rc ?: load_iface(L, &L->ifs[i], i, o, err, errlen);
+	if (rc)
+		return rc;
+	L->n = i + 1;
+	rc = attach_iface(&L->ifs[i], o->hook, err, errlen);
+	if (rc) {
+		for (int d = 0; d < 2; d++)
+			if (L->ifs[i].link_fd[d] >= 0)
+				close(L->ifs[i].link_fd[d]);
+		flow_bpf__destroy(L->ifs[i].skel);
+		L->ifs[i].skel = NULL;
+		L->n = i;
+	}
+	return rc;
+}
+
 int mts_loader_open(struct mts_loader *L, const struct mts_loader_opts *o,
 		    char *err, size_t errlen)
 {
@@ -323,22 +370,9 @@ int mts_loader_open(struct mts_loader *L, const struct mts_loader_opts *o,
 	}
 	/* Resolve every name before touching the kernel: a typo costs nothing. */
 	for (int i = 0; i < o->n_ifaces; i++) {
-		struct mts_iface *ifc = &L->ifs[i];
-		int type;
-
-		if (strlen(o->ifaces[i]) >= IF_NAMESIZE || !(ifc->ifindex = if_nametoindex(o->ifaces[i]))) {
-			ERR("unknown interface '%s' (see `ip link`)", o->ifaces[i]);
-			return -ENODEV;
-		}
-		for (int j = 0; j < i; j++)
-			if (L->ifs[j].ifindex == ifc->ifindex) {
-				ERR("interface '%s' named twice", o->ifaces[i]);
-				return -EINVAL;
-			}
-		snprintf(ifc->name, sizeof(ifc->name), "%s", o->ifaces[i]);
-		type = iface_type(ifc->name);
-		ifc->l3 = type != ARPHRD_ETHER && type != ARPHRD_LOOPBACK;
-		ifc->link_fd[0] = ifc->link_fd[1] = -1;
+		rc = resolve(L, i, o->ifaces[i], err, errlen);
+		if (rc)
+			return rc;
 	}
 	rc = mts_check_privileges(err, errlen);
 	if (rc)

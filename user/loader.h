@@ -56,6 +56,9 @@ struct mts_loader {
 int mts_loader_open(struct mts_loader *L, const struct mts_loader_opts *o,
 		    char *err, size_t errlen);
 void mts_loader_close(struct mts_loader *L);
+/* Attach one more interface to an open loader (discovery at run time). */
+int mts_loader_add(struct mts_loader *L, const char *name, const struct mts_loader_opts *o,
+		   char *err, size_t errlen);
 
 /* Counters of slot (interface index in L->ifs), summed over CPUs. */
 int mts_loader_counters(const struct mts_loader *L, int slot, int egress,

@@ -23,7 +23,8 @@ static const char usage_top[] =
 "Find path-MTU black holes on a live gateway, passively and at line rate.\n"
 "\n"
 "Commands:\n"
-"  watch IFACE...   attach to the interfaces and print one line per verdict change\n"
+"  watch [IFACE...] attach to the interfaces (none named: every WireGuard interface\n"
+"                   and the underlays of its peers) and print one line per verdict change\n"
 "                   (--listen ADDR:PORT: also serve Prometheus /metrics and /flows)\n"
 "  top IFACE...     attach and show a live, top-style view of the flows\n"
 "  top --connect ADDR:PORT\n"
@@ -46,11 +47,12 @@ static const char usage_top[] =
 /* ------------------------------------------------------------------ watch */
 
 enum { OPT_HOOK = 1000, OPT_FLOWS, OPT_LARGE, OPT_LISTEN, OPT_CONNECT, OPT_ONCE, OPT_MTU,
-       OPT_METHOD, OPT_MIN, OPT_MAX, OPT_RATE, OPT_TIMEOUT, OPT_TRIES };
+       OPT_METHOD, OPT_MIN, OPT_MAX, OPT_RATE, OPT_TIMEOUT, OPT_TRIES, OPT_LAN };
 
 struct cli {
 	struct mts_watch_opts w;
 	const char *connect;	/* top --connect */
+	char *lan[MTS_MAX_IFACES];
 };
 
 static const struct argp_option watch_options[] = {
@@ -65,10 +67,16 @@ static const struct argp_option watch_options[] = {
 	{ "listen", OPT_LISTEN, "ADDR:PORT", 0,
 	  "Serve Prometheus /metrics and JSON /flows over HTTP (PORT alone: loopback; "
 	  "default port 9841)", 0 },
+	{ "lan", OPT_LAN, "IFACE", 0,
+	  "With no IFACE named: also watch this LAN-facing interface (repeatable)", 0 },
 	{ 0 }
 };
 
 static const char watch_doc[] =
+"With no IFACE, find every WireGuard interface (kernel or userspace, through "
+"wireguard-tools' `wg`) and the interfaces its peers' endpoints route through, "
+"attach to them, say why, and pick up new tunnels and endpoints while running; "
+"verdicts on tunnel flows name the tunnel, peer, endpoint and layer. "
 "Attach to each IFACE (tc ingress and egress; Ethernet and L3 devices such as "
 "WireGuard alike) and report each flow's verdict when it changes: healthy, "
 "pmtu-limited, suspect, blackhole, ptb-ignored, recovered, stalled. A blackhole "
@@ -154,6 +162,12 @@ static error_t watch_parse(int key, char *arg, struct argp_state *state)
 	case OPT_ONCE:
 		o->once = true;
 		break;
+	case OPT_LAN:
+		if (o->n_lan == MTS_MAX_IFACES)
+			argp_error(state, "too many --lan interfaces");
+		cli->lan[o->n_lan++] = arg;
+		o->lan = cli->lan;
+		break;
 	case ARGP_KEY_ARG:
 		return ARGP_ERR_UNKNOWN;	/* interfaces are collected below */
 	case ARGP_KEY_ARGS:
@@ -161,13 +175,16 @@ static error_t watch_parse(int key, char *arg, struct argp_state *state)
 		o->lo.n_ifaces = state->argc - state->next;
 		break;
 	case ARGP_KEY_NO_ARGS:
+		/* No interface: every WireGuard interface and its underlays. */
 		if (!cli->connect)
-			argp_error(state, "no interface given (e.g. %s wg0 eth0)",
-				   o->top ? "mtuscope top" : "mtuscope watch");
+			o->discover = true;
 		break;
 	case ARGP_KEY_END:
 		if (cli->connect && o->lo.n_ifaces)
 			argp_error(state, "--connect shows a daemon's view: name no interface");
+		if (o->n_lan && o->lo.n_ifaces)
+			argp_error(state, "--lan adds to discovery: name no interface, or name "
+				   "the LAN interface with the others");
 		break;
 	default:
 		return ARGP_ERR_UNKNOWN;

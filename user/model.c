@@ -130,6 +130,7 @@ bool mts_model_update(struct mts_model *m, struct mts_track *t, const struct mts
 		a.wall_high = t->a.wall_high;
 		a.advice_mtu = t->a.advice_mtu;
 		a.advice_mss = t->a.advice_mss;
+		a.cause = a.cause ?: t->a.cause;
 	}
 	t->a = a;
 	if (v == MTS_V_HEALTHY || v == MTS_V_RECOVERED || v == MTS_V_PMTU_LIMITED) {

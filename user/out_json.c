@@ -46,11 +46,25 @@ void mts_json_start(FILE *f, double ts, const struct mts_iface_report *ifs, int 
 		json_object_object_add(ifo, "name", json_object_new_string(ifs[i].name));
 		json_object_object_add(ifo, "hook", json_object_new_string(ifs[i].hook));
 		json_object_object_add(ifo, "l3", json_object_new_boolean(ifs[i].l3));
+		if (ifs[i].why)
+			json_object_object_add(ifo, "why", json_object_new_string(ifs[i].why));
 		json_object_array_add(arr, ifo);
 	}
 	json_object_object_add(o, "ifaces", arr);
 	if (listen)
 		json_object_object_add(o, "listen", json_object_new_string(listen));
+	emit(f, o);
+}
+
+void mts_json_attach(FILE *f, double ts, const struct mts_iface_report *ifr)
+{
+	json_object *o = event_new("attach", ts);
+
+	json_object_object_add(o, "iface", json_object_new_string(ifr->name));
+	json_object_object_add(o, "hook", json_object_new_string(ifr->hook));
+	json_object_object_add(o, "l3", json_object_new_boolean(ifr->l3));
+	if (ifr->why)
+		json_object_object_add(o, "why", json_object_new_string(ifr->why));
 	emit(f, o);
 }
 
@@ -62,6 +76,14 @@ void mts_json_verdict(FILE *f, const struct mts_report *r)
 	json_object_object_foreach(flow, k, v)
 		json_object_object_add(o, k, json_object_get(v));
 	json_object_put(flow);
+	if (r->tunnel) {
+		json_object_object_add(o, "tunnel", json_object_new_string(r->tunnel));
+		json_object_object_add(o, "peer", json_object_new_string(r->peer));
+		json_object_object_add(o, "endpoint", json_object_new_string(r->endpoint ?: ""));
+		json_object_object_add(o, "layer", json_object_new_string(r->layer));
+		if (r->tunnel_mtu)
+			json_object_object_add(o, "tunnel_mtu", json_object_new_int(r->tunnel_mtu));
+	}
 	emit(f, o);
 }
 

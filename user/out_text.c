@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 /* out_text.c - one line per verdict change, with the fix spelled out. */
+#include <string.h>
 #include <sys/socket.h>
 #include <time.h>
 #include "format.h"
@@ -22,8 +23,18 @@ void mts_text_start(FILE *f, const struct mts_iface_report *ifs, int n, const ch
 		fprintf(f, "%s %s (%s%s)", i ? "," : "", ifs[i].name, ifs[i].hook,
 			ifs[i].l3 ? ", L3" : "");
 	fprintf(f, "; one line per verdict change, Ctrl-C to stop\n");
+	for (int i = 0; i < n; i++)
+		if (ifs[i].why)
+			fprintf(f, "  %s: %s\n", ifs[i].name, ifs[i].why);
 	if (listen)
 		fprintf(f, "serving http://%s/metrics and http://%s/flows\n", listen, listen);
+	fflush(f);
+}
+
+void mts_text_attach(FILE *f, const struct mts_iface_report *ifr)
+{
+	fprintf(f, "attached %s (%s%s): %s\n", ifr->name, ifr->hook, ifr->l3 ? ", L3" : "",
+		ifr->why ? ifr->why : "named");
 	fflush(f);
 }
 
@@ -43,12 +54,36 @@ void mts_text_verdict(FILE *f, const struct mts_report *r)
 	if (a->wall_high)
 		fprintf(f, "  wall %u..%u", a->wall_low, a->wall_high);
 	fprintf(f, "\n             %s\n", a->why ? a->why : "");
+	if (r->tunnel)
+		fprintf(f, "             WireGuard %s, peer %s, endpoint %s, %s layer\n", r->tunnel,
+			r->peer, r->endpoint && *r->endpoint ? r->endpoint : "(none)", r->layer);
+	if (a->cause && !strcmp(a->cause, MTS_CAUSE_LOCAL)) {
+		fprintf(f, "             cause: %s: packets too big for this gateway's route arrive and "
+			"no PTB leaves towards the sender; let this box's own PTBs out:\n", a->cause);
+		if (t->key.family == AF_INET6)
+			fprintf(f, "               ip6tables -I OUTPUT -p icmpv6 --icmpv6-type packet-too-big "
+				"-j ACCEPT\n               nft insert rule inet filter output icmpv6 type "
+				"packet-too-big accept\n");
+		else
+			fprintf(f, "               iptables -I OUTPUT -p icmp --icmp-type fragmentation-needed "
+				"-j ACCEPT\n               nft insert rule inet filter output icmp type "
+				"destination-unreachable icmp code frag-needed accept\n");
+	} else if (a->cause && !strcmp(a->cause, MTS_CAUSE_BEYOND)) {
+		fprintf(f, "             cause: %s: no PTB reaches this gateway; a hop further on is the "
+			"wall and a firewall between drops its PTB (set the MTU and clamp MSS here)\n",
+			a->cause);
+	} else if (a->cause && !strcmp(a->cause, MTS_CAUSE_IGNORED)) {
+		fprintf(f, "             cause: %s: the sender keeps sending above the MTU its PTBs "
+			"name (PMTU discovery off?); clamp MSS here\n", a->cause);
+	}
 	if (a->advice_mtu && (a->verdict == MTS_V_BLACKHOLE || a->verdict == MTS_V_PTB_IGNORED)) {
 		fprintf(f, "             fix: MTU %u on %s, clamp TCP MSS to %u:\n",
 			a->advice_mtu, r->iface, a->advice_mss);
 		fprintf(f, "               ip link set dev %s mtu %u\n", r->iface, a->advice_mtu);
 		fprintf(f, "               %s -t mangle -A FORWARD -o %s -p tcp --tcp-flags SYN,RST SYN "
 			"-j TCPMSS --set-mss %u\n", ipt, r->iface, a->advice_mss);
+		fprintf(f, "               nft add rule inet mangle forward oifname %s tcp flags syn "
+			"tcp option maxseg size set %u\n", r->iface, a->advice_mss);
 	}
 	fflush(f);
 }

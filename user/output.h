@@ -10,11 +10,17 @@ struct mts_report {
 	double ts;		/* Unix time */
 	const char *iface;	/* where the flow's data leaves */
 	const struct mts_track *t;
+	/* A WireGuard flow: the tunnel, the peer (public key) and its
+	 * endpoint, and the layer the flow is (inner: on the tunnel
+	 * interface; outer: the datagrams to the endpoint). NULL otherwise. */
+	const char *tunnel, *peer, *endpoint, *layer;
+	unsigned tunnel_mtu;	/* inner flows: the tunnel interface's MTU */
 };
 
 struct mts_iface_report {
 	const char *name;
 	const char *hook;
+	const char *why;	/* discovery: why it was attached (NULL: named) */
 	int l3;
 	struct mts_counters in, out;
 };
@@ -34,6 +40,9 @@ void mts_text_summary(FILE *f, const struct mts_summary *s);
 
 void mts_json_start(FILE *f, double ts, const struct mts_iface_report *ifs, int n,
 		    const char *listen);
+/* An interface attached while running (discovery). */
+void mts_json_attach(FILE *f, double ts, const struct mts_iface_report *ifr);
+void mts_text_attach(FILE *f, const struct mts_iface_report *ifr);
 void mts_json_verdict(FILE *f, const struct mts_report *r);
 void mts_json_summary(FILE *f, const struct mts_summary *s);
 

@@ -47,6 +47,8 @@ json_object *mts_flow_json(const struct mts_track *t, const char *iface, double 
 		add_int(o, "advice_mss", a->advice_mss);
 	}
 	add_str(o, "why", a->why ? a->why : "");
+	if (a->cause)
+		add_str(o, "cause", a->cause);
 	add_int(o, "seg_max", d->seg_max);
 	add_int(o, "delivered_max", d->deliv_max);
 	add_int(o, "hole_resends", d->hole_rtx);

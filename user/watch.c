@@ -4,6 +4,7 @@
  * records and judges them, verdict changes go to the output.
  */
 #include <errno.h>
+#include <netinet/in.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -12,6 +13,7 @@
 #include <time.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
+#include "discover.h"
 #include "format.h"
 #include "http.h"
 #include "out_prom.h"
@@ -23,6 +25,7 @@
 #define MTS_LINGER_MS	30000	/* keep an unremarkable flow this long */
 #define MTS_CLOSED_LINGER_MS 3000 /* and a closed one this long after its last packet */
 #define MTS_COUNT_S	5.0	/* how often the flow table is counted (exporter, top) */
+#define MTS_RESCAN_S	5.0	/* discovery: how often WireGuard is looked at again */
 
 static volatile sig_atomic_t stop;
 
@@ -51,6 +54,11 @@ struct watch {
 	bool quiet;		/* the screen belongs to top, or only a snapshot is wanted */
 	const char *source;	/* replay: the capture, named in place of interfaces */
 	struct ring_buffer *rb;
+	struct mts_wg wg;	/* WireGuard interfaces and peers (correlation) */
+	bool have_wg;
+	char why[MTS_MAX_IFACES][160];	/* discovery: why each interface is watched */
+	char failed[MTS_MAX_IFACES][IF_NAMESIZE];	/* could not attach: said once */
+	int n_failed;
 };
 
 static double mono_now(void)
@@ -73,11 +81,74 @@ static int on_event(void *ctx, void *data, size_t size)
 	return 0;
 }
 
+static unsigned iface_mtu(const char *name)
+{
+	char path[64];
+	unsigned mtu = 0;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/sys/class/net/%s/mtu", name);
+	f = fopen(path, "r");
+	if (f) {
+		if (fscanf(f, "%u", &mtu) != 1)
+			mtu = 0;
+		fclose(f);
+	}
+	return mtu;
+}
+
+/* Tie a flow to its WireGuard peer: an inner flow (on a tunnel interface)
+ * by the peer's allowed IPs, an outer datagram flow by the endpoint. */
+static void tunnel_of(const struct watch *w, const struct mts_track *t, struct mts_report *r,
+		      char *ep, size_t eplen)
+{
+	const struct mts_flow_key *k = &t->key;
+	int dir = t->a.dir < 0 ? 0 : t->a.dir;
+
+	if (!w->have_wg)
+		return;
+	for (int i = 0; i < w->wg.n; i++) {
+		const struct mts_wg_iface *ifc = &w->wg.ifs[i];
+		const struct mts_wg_peer *p;
+
+		if (ifc->ifindex != (int)t->ifindex)
+			continue;
+		/* The far end of the data first: that is where it tunnels to. */
+		p = mts_wg_peer_by_ip(ifc, k->family, (const __u8 *)k->addr[!dir]);
+		p = p ?: mts_wg_peer_by_ip(ifc, k->family, (const __u8 *)k->addr[dir]);
+		if (!p)
+			return;
+		r->tunnel = ifc->name;
+		r->peer = p->key;
+		r->endpoint = p->has_endpoint ? mts_addr_str(&p->endpoint, p->port, ep, eplen) : "";
+		r->layer = "inner";
+		r->tunnel_mtu = iface_mtu(ifc->name);
+		return;
+	}
+	if (k->proto != IPPROTO_UDP)
+		return;
+	for (int end = 0; end < 2; end++) {
+		const struct mts_wg_iface *ifc;
+		const struct mts_wg_peer *p = mts_wg_peer_by_endpoint(&w->wg, k->family,
+				(const __u8 *)k->addr[end], k->port[end], &ifc);
+
+		if (p) {
+			r->tunnel = ifc->name;
+			r->peer = p->key;
+			r->endpoint = mts_addr_str(&p->endpoint, p->port, ep, eplen);
+			r->layer = "outer";
+			return;
+		}
+	}
+}
+
 static void report(struct watch *w, const struct mts_track *t, double now)
 {
 	const char *name = w->source ?: mts_loader_ifname(&w->L, t->ifindex);
-	char unknown[24];
+	char unknown[24], ep[64];
 	struct mts_report r = { .ts = now, .t = t };
+
+	tunnel_of(w, t, &r, ep, sizeof(ep));
 
 	if (!name) {
 		snprintf(unknown, sizeof(unknown), "if%u", t->ifindex);
@@ -248,12 +319,109 @@ static void summarize(struct watch *w, double unix_now)
 		mts_text_summary(stdout, &s);
 }
 
+/* Is name attached already (or was it tried and refused)? */
+static bool known_iface(const struct watch *w, const char *name)
+{
+	for (int i = 0; i < w->L.n; i++)
+		if (!strcmp(w->L.ifs[i].name, name))
+			return true;
+	for (int i = 0; i < w->n_failed; i++)
+		if (!strcmp(w->failed[i], name))
+			return true;
+	return false;
+}
+
+/*
+ * What discovery would watch: each WireGuard interface, the interfaces its
+ * peers' endpoints route through, and the --lan ones. Calls add() for each
+ * one not yet attached, with the reason.
+ */
+static void plan(struct watch *w, const struct mts_wg *wg,
+		 void (*add)(struct watch *w, const char *name, const char *why))
+{
+	char why[160], dev[IF_NAMESIZE], ep[64];
+
+	for (int i = 0; i < wg->n; i++) {
+		const struct mts_wg_iface *ifc = &wg->ifs[i];
+
+		snprintf(why, sizeof(why), "WireGuard, %d peer%s", ifc->n_peers,
+			 ifc->n_peers == 1 ? "" : "s");
+		if (!known_iface(w, ifc->name))
+			add(w, ifc->name, why);
+		for (int k = 0; k < ifc->n_peers; k++) {
+			const struct mts_wg_peer *p = &ifc->peers[k];
+
+			if (!p->has_endpoint || mts_route_dev(&p->endpoint, dev) || known_iface(w, dev))
+				continue;
+			snprintf(why, sizeof(why), "underlay of %s: the route to peer %.8s...'s "
+				 "endpoint %s", ifc->name, p->key,
+				 mts_addr_str(&p->endpoint, p->port, ep, sizeof(ep)));
+			add(w, dev, why);
+		}
+	}
+	for (int i = 0; i < w->o->n_lan; i++)
+		if (!known_iface(w, w->o->lan[i]))
+			add(w, w->o->lan[i], "LAN side (--lan)");
+}
+
+/* At start: collect names and reasons for the loader. */
+static char plan_names[MTS_MAX_IFACES][IF_NAMESIZE];
+static char *plan_ptrs[MTS_MAX_IFACES];
+static int plan_n;
+
+static void plan_collect(struct watch *w, const char *name, const char *why)
+{
+	for (int i = 0; i < plan_n; i++)
+		if (!strcmp(plan_names[i], name))
+			return;
+	if (plan_n == MTS_MAX_IFACES)
+		return;
+	snprintf(plan_names[plan_n], IF_NAMESIZE, "%s", name);
+	snprintf(w->why[plan_n], sizeof(w->why[0]), "%s", why);
+	plan_ptrs[plan_n] = plan_names[plan_n];
+	plan_n++;
+}
+
+/* While running: attach what is new, say so. */
+static void plan_attach(struct watch *w, const char *name, const char *why)
+{
+	char err[512];
+	int i = w->L.n;
+
+	if (mts_loader_add(&w->L, name, &w->o->lo, err, sizeof(err))) {
+		fprintf(stderr, "mtuscope: %s (%s): %s\n", name, why, err);
+		if (w->n_failed < MTS_MAX_IFACES)
+			snprintf(w->failed[w->n_failed++], IF_NAMESIZE, "%s", name);
+		return;
+	}
+	snprintf(w->why[i], sizeof(w->why[0]), "%s", why);
+	w->ifr[i].name = w->L.ifs[i].name;
+	w->ifr[i].hook = mts_hook_name(w->L.ifs[i].hook);
+	w->ifr[i].l3 = w->L.ifs[i].l3;
+	w->ifr[i].why = w->why[i];
+	if (w->quiet)
+		return;
+	if (w->o->json)
+		mts_json_attach(stdout, mts_now_unix(), &w->ifr[i]);
+	else
+		mts_text_attach(stdout, &w->ifr[i]);
+}
+
+/* Caller holds the lock; wg was read without it (it runs `wg`). */
+static void rescan(struct watch *w, const struct mts_wg *wg)
+{
+	if (w->o->discover)
+		plan(w, wg, plan_attach);
+	w->wg = *wg;		/* peers and endpoints as they are now */
+	w->have_wg = true;
+}
+
 int mts_watch(const struct mts_watch_opts *o)
 {
 	struct sigaction sa = { .sa_handler = on_signal };
 	struct ring_buffer *rb = NULL;
 	struct watch *w;
-	double start, next_tick, next_ui, next_count, tick_s = (o->tick_ms ? o->tick_ms : 100) / 1000.0;
+	double start, next_tick, next_ui, next_count, next_rescan, tick_s = (o->tick_ms ? o->tick_ms : 100) / 1000.0;
 	char err[512] = "";
 	int rc, exit_code = 1;
 
@@ -270,7 +438,28 @@ int mts_watch(const struct mts_watch_opts *o)
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
 
-	rc = mts_loader_open(&w->L, &o->lo, err, sizeof(err));
+	if (o->discover) {
+		struct mts_loader_opts lo = o->lo;
+
+		if (mts_wg_read(&w->wg, err, sizeof(err))) {
+			fprintf(stderr, "mtuscope: discovery: %s\n", err);
+			goto out;
+		}
+		w->have_wg = true;
+		plan(w, &w->wg, plan_collect);
+		if (!w->wg.n) {
+			fprintf(stderr, "mtuscope: no WireGuard interface in this network namespace: "
+				"name the interfaces to watch (mtuscope watch IFACE...)\n");
+			goto out;
+		}
+		lo.ifaces = plan_ptrs;
+		lo.n_ifaces = plan_n;
+		rc = mts_loader_open(&w->L, &lo, err, sizeof(err));
+	} else {
+		rc = mts_loader_open(&w->L, &o->lo, err, sizeof(err));
+		if (!rc && !mts_wg_read(&w->wg, err, sizeof(err)))
+			w->have_wg = true;	/* correlation only; no wg is fine */
+	}
 	if (rc) {
 		fprintf(stderr, "mtuscope: %s\n", err);
 		goto out;
@@ -285,6 +474,7 @@ int mts_watch(const struct mts_watch_opts *o)
 		w->ifr[i].name = w->L.ifs[i].name;
 		w->ifr[i].hook = mts_hook_name(w->L.ifs[i].hook);
 		w->ifr[i].l3 = w->L.ifs[i].l3;
+		w->ifr[i].why = o->discover ? w->why[i] : NULL;
 	}
 	w->t_start = mts_now_unix();
 	w->table_entries = mts_loader_count_flows(&w->L);
@@ -313,7 +503,7 @@ int mts_watch(const struct mts_watch_opts *o)
 	}
 
 	start = next_tick = next_ui = mono_now();
-	next_count = start + MTS_COUNT_S;
+	next_count = next_rescan = start + MTS_COUNT_S;
 	while (!stop) {
 		double now = mono_now(), wait = next_tick - now;
 
@@ -332,6 +522,18 @@ int mts_watch(const struct mts_watch_opts *o)
 			next_tick += tick_s;
 			if (next_tick < now)
 				next_tick = now + tick_s;
+		}
+		if (w->have_wg && now >= next_rescan) {
+			/* New tunnels and endpoints, picked up while running. */
+			struct mts_wg *wg = malloc(sizeof(*wg));
+
+			if (wg && !mts_wg_read(wg, err, sizeof(err))) {
+				pthread_mutex_lock(&w->lock);
+				rescan(w, wg);
+				pthread_mutex_unlock(&w->lock);
+			}
+			free(wg);
+			next_rescan = now + MTS_RESCAN_S;
 		}
 		if ((w->http || o->top) && now >= next_count) {
 			long n = mts_loader_count_flows(&w->L);	/* outside the lock */

@@ -12,6 +12,9 @@ struct mts_watch_opts {
 	const char *listen;	/* serve /metrics and /flows here (NULL: off) */
 	bool top;		/* the live view owns the terminal */
 	bool once;		/* with top: print one snapshot at the end */
+	bool discover;		/* no interface named: WireGuard and its underlays */
+	char *const *lan;	/* --lan: LAN-facing interfaces added to discovery */
+	int n_lan;
 };
 
 /* Attach, report verdict changes until told to stop, detach. Exit code. */

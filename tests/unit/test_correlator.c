@@ -489,6 +489,81 @@ static bool test_blackhole_gone_silent_stays_blackhole(void)
 	return true;
 }
 
+/* Where the PTB dies: the cause named with the black hole. */
+static bool test_cause_ptb_filtered_beyond(void)
+{
+	struct mts_flow_key k = key4();
+	struct mts_flow f = lab_hole(0, 1500, 1004, V4_HDRS);
+	struct mts_assessment a = judge(&k, &f, at(3200), MTS_V_NONE);
+
+	ASSERT_VERDICT(a, MTS_V_BLACKHOLE);
+	ASSERT_TRUE(a.cause && !strcmp(a.cause, MTS_CAUSE_BEYOND), "cause beyond");
+	return true;
+}
+
+static bool test_cause_local_ptb_dropped(void)
+{
+	/* Our own route was too small for the packets (ingress route
+	 * check) and no PTB of ours left. */
+	struct mts_flow_key k = key4();
+	struct mts_flow f = lab_hole(0, 1500, 1004, V4_HDRS);
+	struct mts_assessment a;
+
+	f.dir[0].oversize = 3;
+	f.dir[0].route_mtu = 1400;
+	a = judge(&k, &f, at(3200), MTS_V_NONE);
+	ASSERT_VERDICT(a, MTS_V_BLACKHOLE);
+	ASSERT_TRUE(a.cause && !strcmp(a.cause, MTS_CAUSE_LOCAL), "cause local");
+	/* ... but a PTB of ours did leave: not our firewall. */
+	f.dir[0].ptb_tx = 2;
+	a = judge(&k, &f, at(3200), MTS_V_NONE);
+	ASSERT_TRUE(!a.cause || strcmp(a.cause, MTS_CAUSE_LOCAL), "not local once a PTB left");
+	return true;
+}
+
+/* The gateway is the wall: its segments never reach an egress, so only
+ * the ingress route check sees them, again and again. */
+static bool test_gateway_wall_without_own_ptb_is_blackhole(void)
+{
+	struct mts_flow_key k = key4();
+	struct mts_flow f = {};
+	struct mts_dir *d = &f.dir[0];
+	struct mts_assessment a;
+
+	d->flags = MTS_F_SND;		/* the SYN went out; no data ever did */
+	d->oversize = 1;
+	d->fib_size = 1500;
+	d->route_mtu = 1400;
+	a = judge(&k, &f, at(300), MTS_V_NONE);
+	ASSERT_NOT_VERDICT(a, MTS_V_BLACKHOLE);	/* one: PMTUD may still work */
+	d->oversize = 3;
+	a = judge(&k, &f, at(900), MTS_V_NONE);
+	ASSERT_VERDICT(a, MTS_V_BLACKHOLE);
+	ASSERT_TRUE(a.cause && !strcmp(a.cause, MTS_CAUSE_LOCAL), "cause local");
+	ASSERT_EQ(a.advice_mtu, 1400, "advice = the route's MTU");
+	ASSERT_EQ(a.wall_low, 1400, "wall low");
+	ASSERT_EQ(a.wall_high, 1500, "wall high");
+	/* Our PTB did leave: PMTUD at work, not a black hole. */
+	d->ptb_tx = 1;
+	a = judge(&k, &f, at(900), MTS_V_NONE);
+	ASSERT_NOT_VERDICT(a, MTS_V_BLACKHOLE);
+	return true;
+}
+
+static bool test_cause_ptb_ignored(void)
+{
+	struct mts_flow_key k = key4();
+	struct mts_flow f = lab_hole(0, 1500, 1004, V4_HDRS);
+	struct mts_assessment a;
+
+	ptb_rx(&f.dir[0], 1400, 5, 2000);
+	f.dir[0].over_ptb = 4;
+	a = judge(&k, &f, at(3200), MTS_V_NONE);
+	ASSERT_VERDICT(a, MTS_V_PTB_IGNORED);
+	ASSERT_TRUE(a.cause && !strcmp(a.cause, MTS_CAUSE_IGNORED), "cause ignored");
+	return true;
+}
+
 static bool test_stalled_dead_path(void)
 {
 	/* A bulk transfer whose path died at 100 ms: the head is resent four
@@ -1045,6 +1120,10 @@ int main(void)
 	RUN(test_blackhole_still_open_is_not_recovered);
 	RUN(test_stalled_dead_path);
 	RUN(test_blackhole_gone_silent_stays_blackhole);
+	RUN(test_cause_ptb_filtered_beyond);
+	RUN(test_cause_local_ptb_dropped);
+	RUN(test_cause_ptb_ignored);
+	RUN(test_gateway_wall_without_own_ptb_is_blackhole);
 
 	RUN(test_random_loss_resent_once_then_acked_not_blackhole);
 	RUN(test_random_loss_of_first_segment_twice_not_blackhole);

@@ -1,0 +1,267 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/*
+ * discover.c - the WireGuard interfaces of this network namespace, their
+ * peers (public key, endpoint, allowed IPs), and the interfaces the
+ * endpoints route through.
+ *
+ * Read with wireguard-tools' `wg show`, which speaks to kernel WireGuard
+ * (generic netlink) and to userspace implementations such as wireguard-go
+ * (their UAPI sockets in /var/run/wireguard) alike. Only the `endpoints`
+ * and `allowed-ips` views are asked for: no private key ever enters this
+ * process. wireguard-go's socket directory is shared by every namespace,
+ * so an interface counts only if it exists here. Routes come from
+ * `ip -json route get`.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <net/if.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <json-c/json.h>
+#include "discover.h"
+
+static struct mts_wg_iface *iface_of(struct mts_wg *wg, const char *name)
+{
+	for (int i = 0; i < wg->n; i++)
+		if (!strcmp(wg->ifs[i].name, name))
+			return &wg->ifs[i];
+	return NULL;
+}
+
+static struct mts_wg_peer *peer_of(struct mts_wg_iface *ifc, const char *key)
+{
+	for (int i = 0; i < ifc->n_peers; i++)
+		if (!strcmp(ifc->peers[i].key, key))
+			return &ifc->peers[i];
+	if (ifc->n_peers == MTS_WG_PEERS_MAX)
+		return NULL;
+	struct mts_wg_peer *p = &ifc->peers[ifc->n_peers++];
+
+	memset(p, 0, sizeof(*p));
+	snprintf(p->key, sizeof(p->key), "%s", key);
+	return p;
+}
+
+/* "203.0.113.5:51820" or "[2001:db8::5]:51820"; false for "(none)". */
+static bool parse_endpoint(const char *s, struct mts_addr *a, __u16 *port)
+{
+	char host[INET6_ADDRSTRLEN + 2];
+	const char *colon = strrchr(s, ':');
+	size_t n;
+
+	if (!colon || colon == s)
+		return false;
+	n = colon - s;
+	if (s[0] == '[') {
+		if (n < 3 || s[n - 1] != ']')
+			return false;
+		s++;
+		n -= 2;
+	}
+	if (n >= sizeof(host))
+		return false;
+	memcpy(host, s, n);
+	host[n] = 0;
+	*port = atoi(colon + 1);
+	return mts_addr_parse(host, a);
+}
+
+bool mts_addr_parse(const char *s, struct mts_addr *a)
+{
+	memset(a, 0, sizeof(*a));
+	if (inet_pton(AF_INET, s, a->b) == 1) {
+		a->family = AF_INET;
+		return true;
+	}
+	if (inet_pton(AF_INET6, s, a->b) == 1) {
+		a->family = AF_INET6;
+		return true;
+	}
+	return false;
+}
+
+static FILE *run(const char *cmd)
+{
+	return popen(cmd, "r");
+}
+
+int mts_wg_read(struct mts_wg *wg, char *err, size_t errlen)
+{
+	char line[4096];
+	FILE *f;
+	int rc;
+
+	memset(wg, 0, sizeof(*wg));
+	/* The interfaces first: one without peers is listed nowhere else. */
+	f = run("wg show interfaces 2>/dev/null");
+	if (f) {
+		while (fgets(line, sizeof(line), f))
+			for (char *n = strtok(line, " \t\n"); n; n = strtok(NULL, " \t\n")) {
+				struct mts_wg_iface *ifc;
+
+				if (strlen(n) >= IF_NAMESIZE || !if_nametoindex(n) ||
+				    iface_of(wg, n) || wg->n == MTS_WG_IFACES_MAX)
+					continue;
+				ifc = &wg->ifs[wg->n++];
+				memset(ifc, 0, sizeof(*ifc));
+				snprintf(ifc->name, sizeof(ifc->name), "%s", n);
+				ifc->ifindex = if_nametoindex(n);
+			}
+		pclose(f);
+	}
+	f = run("wg show all endpoints 2>&1");
+	if (!f) {
+		snprintf(err, errlen, "cannot run wg (wireguard-tools): %s", strerror(errno));
+		return -1;
+	}
+	while (fgets(line, sizeof(line), f)) {
+		char *ifn = strtok(line, "\t\n"), *key = strtok(NULL, "\t\n"), *ep = strtok(NULL, "\t\n");
+		struct mts_wg_iface *ifc;
+		struct mts_wg_peer *p;
+
+		if (!ifn || !key || !ep)
+			continue;
+		if (strlen(ifn) >= IF_NAMESIZE || !if_nametoindex(ifn))
+			continue;	/* another namespace's wireguard-go */
+		ifc = iface_of(wg, ifn);
+		if (!ifc) {
+			if (wg->n == MTS_WG_IFACES_MAX)
+				continue;
+			ifc = &wg->ifs[wg->n++];
+			memset(ifc, 0, sizeof(*ifc));
+			snprintf(ifc->name, sizeof(ifc->name), "%s", ifn);
+			ifc->ifindex = if_nametoindex(ifn);
+		}
+		p = peer_of(ifc, key);
+		if (p)
+			p->has_endpoint = parse_endpoint(ep, &p->endpoint, &p->port);
+	}
+	rc = pclose(f);
+	if (rc != -1 && WIFEXITED(rc) && WEXITSTATUS(rc) == 127) {
+		snprintf(err, errlen, "wg (wireguard-tools) is not installed: name the "
+			 "interfaces to watch, or install it");
+		return -1;
+	}
+	if (rc == -1 || !WIFEXITED(rc) || WEXITSTATUS(rc)) {
+		snprintf(err, errlen, "`wg show all endpoints` failed (needs CAP_NET_ADMIN)");
+		return -1;
+	}
+
+	f = run("wg show all allowed-ips 2>/dev/null");
+	if (!f)
+		return 0;
+	while (fgets(line, sizeof(line), f)) {
+		char *ifn = strtok(line, "\t\n"), *key = strtok(NULL, "\t\n"), *ips = strtok(NULL, "\t\n");
+		struct mts_wg_iface *ifc = ifn ? iface_of(wg, ifn) : NULL;
+		struct mts_wg_peer *p = ifc && key ? peer_of(ifc, key) : NULL;
+
+		if (!p || !ips)
+			continue;
+		for (char *tok = strtok(ips, " "); tok; tok = strtok(NULL, " ")) {
+			char *slash = strchr(tok, '/');
+			struct mts_prefix *pf;
+
+			if (!slash || p->n_allowed == MTS_WG_ALLOWED_MAX)
+				continue;
+			*slash = 0;
+			pf = &p->allowed[p->n_allowed];
+			if (!mts_addr_parse(tok, &pf->addr))
+				continue;
+			pf->len = atoi(slash + 1);
+			p->n_allowed++;
+		}
+	}
+	pclose(f);
+	return 0;
+}
+
+int mts_route_dev(const struct mts_addr *a, char dev[IF_NAMESIZE])
+{
+	char host[INET6_ADDRSTRLEN], cmd[160], out[4096];
+	json_object *j, *r, *d;
+	size_t n;
+	FILE *f;
+	int rc = -1;
+
+	if (!inet_ntop(a->family, a->b, host, sizeof(host)))
+		return -1;
+	snprintf(cmd, sizeof(cmd), "ip -json %sroute get %s 2>/dev/null",
+		 a->family == AF_INET6 ? "-6 " : "", host);
+	f = run(cmd);
+	if (!f)
+		return -1;
+	n = fread(out, 1, sizeof(out) - 1, f);
+	pclose(f);
+	out[n] = 0;
+	j = json_tokener_parse(out);
+	if (j && json_object_is_type(j, json_type_array) && json_object_array_length(j) > 0 &&
+	    (r = json_object_array_get_idx(j, 0)) && json_object_object_get_ex(r, "dev", &d)) {
+		snprintf(dev, IF_NAMESIZE, "%s", json_object_get_string(d));
+		rc = 0;
+	}
+	json_object_put(j);
+	return rc;
+}
+
+static bool in_prefix(const struct mts_prefix *p, int family, const __u8 *addr)
+{
+	int full = p->len / 8, rest = p->len % 8;
+
+	if (p->addr.family != family || p->len > (family == AF_INET ? 32 : 128))
+		return false;
+	if (memcmp(p->addr.b, addr, full))
+		return false;
+	return !rest || !((p->addr.b[full] ^ addr[full]) & (0xff << (8 - rest)));
+}
+
+const struct mts_wg_peer *mts_wg_peer_by_ip(const struct mts_wg_iface *ifc, int family,
+					    const __u8 *addr)
+{
+	const struct mts_wg_peer *best = NULL;
+	int best_len = -1;
+
+	for (int i = 0; ifc && i < ifc->n_peers; i++)
+		for (int k = 0; k < ifc->peers[i].n_allowed; k++) {
+			const struct mts_prefix *p = &ifc->peers[i].allowed[k];
+
+			if (p->len > best_len && in_prefix(p, family, addr)) {
+				best = &ifc->peers[i];
+				best_len = p->len;
+			}
+		}
+	return best;
+}
+
+const struct mts_wg_peer *mts_wg_peer_by_endpoint(const struct mts_wg *wg, int family,
+						  const __u8 *addr, __u16 port,
+						  const struct mts_wg_iface **ifc)
+{
+	size_t alen = family == AF_INET ? 4 : 16;
+
+	for (int i = 0; wg && i < wg->n; i++)
+		for (int k = 0; k < wg->ifs[i].n_peers; k++) {
+			const struct mts_wg_peer *p = &wg->ifs[i].peers[k];
+
+			if (p->has_endpoint && p->endpoint.family == family && p->port == port &&
+			    !memcmp(p->endpoint.b, addr, alen)) {
+				if (ifc)
+					*ifc = &wg->ifs[i];
+				return p;
+			}
+		}
+	return NULL;
+}
+
+const char *mts_addr_str(const struct mts_addr *a, __u16 port, char *buf, size_t len)
+{
+	char host[INET6_ADDRSTRLEN] = "?";
+
+	inet_ntop(a->family, a->b, host, sizeof(host));
+	if (a->family == AF_INET6)
+		snprintf(buf, len, "[%s]:%u", host, port);
+	else
+		snprintf(buf, len, "%s:%u", host, port);
+	return buf;
+}
