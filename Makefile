@@ -37,7 +37,7 @@ endif
 
 # The correlator and model are pure: the unit tests link them without libbpf.
 CORE_OBJS := correlator.o model.o format.o
-APP_OBJS  := main.o loader.o watch.o replay.o probe.o discover.o http.o snapshot.o out_text.o out_json.o out_prom.o top.o \
+APP_OBJS  := main.o loader.o watch.o replay.o probe.o autoprobe.o discover.o http.o snapshot.o out_text.o out_json.o out_prom.o top.o \
 	     $(CORE_OBJS)
 
 APP   := $(OUTPUT)/mtuscope

@@ -212,3 +212,24 @@ enum mts_verdict mts_assess(const struct mts_corr_cfg *cfg, const struct mts_flo
 	*out = best;
 	return best.verdict;
 }
+
+void mts_apply_probe(struct mts_assessment *a, int family, const struct mts_flow *f,
+		     unsigned pmtu)
+{
+	const struct mts_dir *d;
+
+	if (!pmtu || a->dir < 0 || a->dir > 1)
+		return;
+	d = &f->dir[a->dir];
+	if ((a->verdict == MTS_V_SUSPECT || a->verdict == MTS_V_BLACKHOLE) && d->hole_rtx &&
+	    d->hole_size > pmtu) {
+		a->verdict = MTS_V_BLACKHOLE;
+		a->why = "large segment resent, never delivered; a probe found the path "
+			 "carries no more than the wall";
+		a->wall_low = pmtu;
+		a->wall_high = pmtu + 1;
+		a->advice_mtu = pmtu;
+		a->advice_mss = mss_for(family, pmtu);
+		a->cause = a->cause ?: MTS_CAUSE_BEYOND;
+	}
+}

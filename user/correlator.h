@@ -59,6 +59,14 @@ enum mts_verdict mts_assess(const struct mts_corr_cfg *cfg, const struct mts_flo
 
 /* Worst first: blackhole, ptb-ignored, suspect, stalled, pmtu-limited, ... */
 int mts_verdict_rank(enum mts_verdict v);
+/*
+ * An active probe found the path carries at most pmtu (IP packet size of
+ * the flow's own layer): a suspect or black-hole flow whose lost segment is
+ * larger is a black hole, its wall pinned to the byte.
+ */
+void mts_apply_probe(struct mts_assessment *a, int family, const struct mts_flow *f,
+		     unsigned pmtu);
+
 const char *mts_verdict_name(enum mts_verdict v);
 
 /* The MTU and MSS to advise when packets up to low arrive and high do not. */

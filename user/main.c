@@ -47,7 +47,8 @@ static const char usage_top[] =
 /* ------------------------------------------------------------------ watch */
 
 enum { OPT_HOOK = 1000, OPT_FLOWS, OPT_LARGE, OPT_LISTEN, OPT_CONNECT, OPT_ONCE, OPT_MTU,
-       OPT_METHOD, OPT_MIN, OPT_MAX, OPT_RATE, OPT_TIMEOUT, OPT_TRIES, OPT_LAN };
+       OPT_METHOD, OPT_MIN, OPT_MAX, OPT_RATE, OPT_TIMEOUT, OPT_TRIES, OPT_LAN,
+       OPT_PROBE, OPT_PROBE_RATE };
 
 struct cli {
 	struct mts_watch_opts w;
@@ -69,6 +70,11 @@ static const struct argp_option watch_options[] = {
 	  "default port 9841)", 0 },
 	{ "lan", OPT_LAN, "IFACE", 0,
 	  "With no IFACE named: also watch this LAN-facing interface (repeatable)", 0 },
+	{ "probe", OPT_PROBE, NULL, 0,
+	  "Search the path MTU of each suspect or black-hole flow's destination (or tunnel "
+	  "peer) with DF probes, once per destination a minute, to pin the wall", 0 },
+	{ "probe-rate", OPT_PROBE_RATE, "PPS", 0, "With --probe: probe packets a second at most "
+	  "(default 10)", 0 },
 	{ 0 }
 };
 
@@ -161,6 +167,14 @@ static error_t watch_parse(int key, char *arg, struct argp_state *state)
 		break;
 	case OPT_ONCE:
 		o->once = true;
+		break;
+	case OPT_PROBE:
+		o->probe = true;
+		break;
+	case OPT_PROBE_RATE:
+		if (parse_uint(arg, 1, 1000, &v))
+			argp_error(state, "invalid --probe-rate '%s': expected 1..1000", arg);
+		o->probe_rate = v;
 		break;
 	case OPT_LAN:
 		if (o->n_lan == MTS_MAX_IFACES)

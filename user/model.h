@@ -22,6 +22,8 @@ struct mts_track {
 	double t_change;		/* Unix time of the latest verdict change */
 	__u32 t_quiet;			/* ticks: when it was last seen unremarkable */
 	__u32 t_active;			/* ticks: when its record last changed recency */
+	unsigned probe_pmtu;		/* watch --probe: the path carries this much (0: no result) */
+	bool probe_asked;
 	bool used;
 };
 

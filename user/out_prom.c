@@ -97,6 +97,12 @@ void mts_prom_render(FILE *f, const struct mts_state *s)
 	for (int v = MTS_V_HEALTHY; v < MTS_V_MAX; v++)
 		fprintf(f, "mtuscope_verdicts_total{verdict=\"%s\"} %lu\n", mts_verdict_name(v),
 			s->m->verdicts_issued[v]);
+	if (s->probe) {
+		header(f, "probe_searches_total", "counter", "Path MTU searches run by --probe");
+		fprintf(f, "mtuscope_probe_searches_total %lu\n", s->probe_searches);
+		header(f, "probe_packets_total", "counter", "Probe packets sent by --probe");
+		fprintf(f, "mtuscope_probe_packets_total %lu\n", s->probe_packets);
+	}
 	header(f, "flow_table_entries", "gauge", "Records in the kernel flow table");
 	fprintf(f, "mtuscope_flow_table_entries %llu\n", (unsigned long long)s->table_entries);
 	header(f, "flow_table_capacity", "gauge", "Capacity of the kernel flow table");

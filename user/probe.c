@@ -145,7 +145,7 @@ static size_t build(struct prober *p, unsigned size, __u32 *isn, __u16 *sport)
  * is it someone else's (-1)?
  */
 static int match(struct prober *p, const unsigned char *b, size_t n,
-		 const struct sockaddr_storage *from, __u32 isn, __u16 sport)
+		 const struct sockaddr_storage *from, __u32 isn, __u16 sport, size_t payload)
 {
 	size_t off = 0;
 
@@ -166,10 +166,17 @@ static int match(struct prober *p, const unsigned char *b, size_t n,
 			: !memcmp(&((const struct sockaddr_in6 *)from)->sin6_addr,
 				  &((const struct sockaddr_in6 *)&p->dst)->sin6_addr, 16);
 
+		/* A listener's SYN-ACK acknowledges the SYN alone; a closed
+		 * port's RST acknowledges the SYN and its payload. */
 		if (!same || n < sizeof(*th) || ntohs(th->source) != p->port ||
-		    ntohs(th->dest) != sport || !th->ack || ntohl(th->ack_seq) != isn + 1)
+		    ntohs(th->dest) != sport || !th->ack)
 			return -1;
-		return (th->syn || th->rst) ? 1 : -1;
+		if (th->syn && ntohl(th->ack_seq) == isn + 1)
+			return 1;
+		if (th->rst && (ntohl(th->ack_seq) == isn + 1 ||
+				ntohl(th->ack_seq) == isn + 1 + (__u32)payload))
+			return 1;
+		return -1;
 	}
 	if (p->family == AF_INET) {
 		const struct icmphdr *ic = (const void *)b;
@@ -213,8 +220,12 @@ static int try_size(struct prober *p, unsigned size)
 	for (unsigned attempt = 0; attempt < p->o->tries; attempt++) {
 		__u32 isn = 0;
 		__u16 sport = 0;
-		size_t len = build(p, size, &isn, &sport);
 		double deadline;
+		size_t len;
+
+		if (p->o->cancel && *p->o->cancel)
+			return -ECANCELED;
+		len = build(p, size, &isn, &sport);
 
 		pace(p);
 		p->sent++;
@@ -237,7 +248,7 @@ static int try_size(struct prober *p, unsigned size)
 			n = recvfrom(p->fd, in, sizeof(in), MSG_DONTWAIT, (struct sockaddr *)&from, &flen);
 			if (n < 0)
 				continue;
-			r = match(p, in, n, &from, isn, sport);
+			r = match(p, in, n, &from, isn, sport, len - sizeof(struct tcphdr));
 			if (r >= 0)
 				return r;
 		}

@@ -18,6 +18,7 @@ struct mts_probe_opts {
 	unsigned rate;			/* probes per second at most */
 	unsigned timeout_ms;		/* wait for each answer */
 	unsigned tries;			/* sends of one size before it counts as lost */
+	volatile int *cancel;		/* set: give up at the next probe (NULL: never) */
 };
 
 struct mts_probe_result {

@@ -31,6 +31,8 @@ struct mts_state {
 	int n_ifs;
 	__u64 table_entries, table_capacity;
 	double t_start;		/* Unix time of attach */
+	bool probe;		/* --probe is on */
+	unsigned long probe_searches, probe_packets;
 };
 
 /* The fields of one flow: verdict events and snapshots share them. */

@@ -3,6 +3,7 @@
  * watch.c - the live loop: events name flows to watch, a tick reads their
  * records and judges them, verdict changes go to the output.
  */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
 #include <pthread.h>
@@ -13,6 +14,7 @@
 #include <time.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
+#include "autoprobe.h"
 #include "discover.h"
 #include "format.h"
 #include "http.h"
@@ -59,6 +61,9 @@ struct watch {
 	char why[MTS_MAX_IFACES][160];	/* discovery: why each interface is watched */
 	char failed[MTS_MAX_IFACES][IF_NAMESIZE];	/* could not attach: said once */
 	int n_failed;
+	struct mts_autoprobe *ap;	/* --probe */
+	char peer_bad[MTS_WG_PEERS_MAX][48];	/* peers reported in a black hole */
+	int n_peer_bad;
 };
 
 static double mono_now(void)
@@ -163,6 +168,107 @@ static void report(struct watch *w, const struct mts_track *t, double now)
 		mts_text_verdict(stdout, &r);
 }
 
+/*
+ * --probe: a suspect or black-hole flow gets one path MTU search, of its
+ * far end (a TCP port it listens on) or, inside a WireGuard tunnel, of the
+ * peer's endpoint (whose closed TCP port answers RST), whose result less the
+ * tunnel's overhead is the inner wall.
+ */
+static void maybe_probe(struct watch *w, struct mts_track *t)
+{
+	const struct mts_flow_key *k = &t->key;
+	int far = t->a.dir < 0 ? 1 : !t->a.dir;
+	struct mts_probe_req req = { .key = *k };
+	struct mts_report r = { 0 };
+	char ep[64];
+
+	if (!w->ap || t->probe_asked ||
+	    (t->a.verdict != MTS_V_SUSPECT && t->a.verdict != MTS_V_BLACKHOLE))
+		return;
+	t->probe_asked = true;
+	tunnel_of(w, t, &r, ep, sizeof(ep));
+	if (r.tunnel && r.endpoint && *r.endpoint && !strcmp(r.layer, "inner")) {
+		const struct mts_wg_peer *p = NULL;
+
+		for (int i = 0; i < w->wg.n && !p; i++)
+			for (int j = 0; j < w->wg.ifs[i].n_peers; j++)
+				if (!strcmp(w->wg.ifs[i].peers[j].key, r.peer))
+					p = &w->wg.ifs[i].peers[j];
+		if (!p)
+			return;
+		req.dst.ss_family = p->endpoint.family;
+		req.port = p->port;
+		/* WireGuard: 32 bytes of header, counter and tag, UDP 8, outer IP. */
+		req.overhead = 32 + 8 + (p->endpoint.family == AF_INET ? 20 : 40);
+		if (p->endpoint.family == AF_INET)
+			memcpy(&((struct sockaddr_in *)&req.dst)->sin_addr, p->endpoint.b, 4);
+		else
+			memcpy(&((struct sockaddr_in6 *)&req.dst)->sin6_addr, p->endpoint.b, 16);
+	} else {
+		req.dst.ss_family = k->family;
+		req.port = k->port[far];
+		if (k->family == AF_INET)
+			memcpy(&((struct sockaddr_in *)&req.dst)->sin_addr, k->addr[far], 4);
+		else
+			memcpy(&((struct sockaddr_in6 *)&req.dst)->sin6_addr, k->addr[far], 16);
+	}
+	req.dlen = req.dst.ss_family == AF_INET ? sizeof(struct sockaddr_in)
+						: sizeof(struct sockaddr_in6);
+	mts_autoprobe_ask(w->ap, &req);
+}
+
+/* Finished searches: pin the flows' walls, say what was found. */
+static void probe_results(struct watch *w)
+{
+	struct mts_probe_done d;
+
+	while (w->ap && mts_autoprobe_take(w->ap, &d)) {
+		struct mts_track *t = mts_model_find(&w->m, &d.req.key);
+		char addr[INET6_ADDRSTRLEN] = "?";
+		unsigned inner = !d.rc && d.res.pmtu > d.req.overhead ? d.res.pmtu - d.req.overhead : 0;
+
+		inet_ntop(d.req.dst.ss_family, d.req.dst.ss_family == AF_INET
+			  ? (void *)&((struct sockaddr_in *)&d.req.dst)->sin_addr
+			  : (void *)&((struct sockaddr_in6 *)&d.req.dst)->sin6_addr, addr, sizeof(addr));
+		if (t && inner)
+			t->probe_pmtu = inner;
+		if (w->quiet)
+			continue;
+		if (w->o->json) {
+			json_object *o = json_object_new_object();
+			char fdst[MTS_ENDPOINT_LEN];
+			int dir = t && t->a.dir >= 0 ? t->a.dir : 0;
+
+			mts_fmt_endpoint(fdst, sizeof(fdst), &d.req.key, !dir);
+			json_object_object_add(o, "ts", json_object_new_double(mts_now_unix()));
+			json_object_object_add(o, "event", json_object_new_string("probe"));
+			json_object_object_add(o, "dest", json_object_new_string(addr));
+			json_object_object_add(o, "port", json_object_new_int(d.req.port));
+			json_object_object_add(o, "flow_dst", json_object_new_string(fdst));
+			json_object_object_add(o, "method", json_object_new_string(d.res.method ?: "none"));
+			json_object_object_add(o, "probes", json_object_new_int(d.res.probes));
+			if (d.rc) {
+				json_object_object_add(o, "error", json_object_new_string(d.err));
+			} else {
+				json_object_object_add(o, "pmtu", json_object_new_int(d.res.pmtu));
+				if (d.req.overhead)
+					json_object_object_add(o, "tunnel_mtu", json_object_new_int(inner));
+			}
+			printf("%s\n", json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
+			json_object_put(o);
+		} else if (d.rc) {
+			printf("probe %s: %s (%u probes)\n", addr, d.err, d.res.probes);
+		} else {
+			printf("probe %s: path MTU %u (%s, %u probes)", addr, d.res.pmtu, d.res.method,
+			       d.res.probes);
+			if (d.req.overhead)
+				printf("; the tunnel carries %u", inner);
+			printf("\n");
+		}
+		fflush(stdout);
+	}
+}
+
 /* Events lost to a full ring buffer: find the flows they were about. */
 static void sweep(struct watch *w)
 {
@@ -184,6 +290,34 @@ static void read_counters(struct watch *w)
 		mts_loader_counters(&w->L, i, 0, &w->ifr[i].in);
 		mts_loader_counters(&w->L, i, 1, &w->ifr[i].out);
 	}
+}
+
+/*
+ * Inside a WireGuard tunnel a delivered inner packet of d bytes went out
+ * padded to 16 (never beyond the tunnel MTU), so every inner packet up to
+ * that padded size fits the same outer datagram: the tunnel MTU to set is
+ * min(pad16(d), the tunnel's MTU), exactly, unless a probe pinned it.
+ */
+static void wireguard_advice(const struct watch *w, struct mts_track *t)
+{
+	struct mts_assessment *a = &t->a;
+	struct mts_report r = { 0 };
+	unsigned m;
+	char ep[64];
+
+	if (!a->wall_low || !a->advice_mtu || t->probe_pmtu ||
+	    (a->verdict != MTS_V_BLACKHOLE && a->verdict != MTS_V_SUSPECT))
+		return;
+	tunnel_of(w, t, &r, ep, sizeof(ep));
+	if (!r.tunnel || strcmp(r.layer, "inner") || !r.tunnel_mtu)
+		return;
+	m = (a->wall_low + 15) / 16 * 16;
+	if (m > r.tunnel_mtu)
+		m = r.tunnel_mtu;
+	if (m >= a->wall_high || m < a->wall_low)
+		return;
+	a->advice_mtu = m;
+	a->advice_mss = m - (t->key.family == AF_INET6 ? 60 : 40);
 }
 
 /* Judge the watched flows at now (ticks) and unix_now (for reports). */
@@ -213,8 +347,13 @@ static void tick_at(struct watch *w, __u32 now, double unix_now)
 		} else {
 			int dir;
 
-			if (mts_model_update(&w->m, t, &rec, now, unix_now))
+			bool changed = mts_model_update(&w->m, t, &rec, now, unix_now);
+
+			wireguard_advice(w, t);
+			if (changed) {
 				report(w, t, unix_now);
+				maybe_probe(w, t);
+			}
 			dir = t->a.dir;
 			/* Quiet and unremarkable for a while, or closed by its
 			 * sender (FIN/RST) and silent since: no longer news. */
@@ -240,9 +379,84 @@ static void tick_at(struct watch *w, __u32 now, double unix_now)
 	free(gone);
 }
 
+/*
+ * A tunnel's underlay black hole breaks every inner flow of its peer: the
+ * peer is reported once, with the flows, when its first flow turns
+ * blackhole, and again when none is left.
+ */
+static void peer_events(struct watch *w, double unix_now)
+{
+	for (int i = 0; w->have_wg && i < w->wg.n; i++)
+		for (int j = 0; j < w->wg.ifs[i].n_peers; j++) {
+			const struct mts_wg_peer *p = &w->wg.ifs[i].peers[j];
+			json_object *flows = json_object_new_array();
+			char ep[64], fdst[MTS_ENDPOINT_LEN], list[512] = "";
+			struct mts_track *t;
+			int bad = -1, n = 0;
+
+			for (int k = 0; k < w->n_peer_bad; k++)
+				if (!strcmp(w->peer_bad[k], p->key))
+					bad = k;
+			mts_model_each(&w->m, t) {
+				struct mts_report r = { 0 };
+
+				if (t->a.verdict != MTS_V_BLACKHOLE)
+					continue;
+				tunnel_of(w, t, &r, ep, sizeof(ep));
+				if (!r.peer || strcmp(r.peer, p->key))
+					continue;
+				mts_fmt_endpoint(fdst, sizeof(fdst), &t->key, t->a.dir < 0 ? 1 : !t->a.dir);
+				json_object_array_add(flows, json_object_new_string(fdst));
+				if (strlen(list) + strlen(fdst) + 2 < sizeof(list))
+					snprintf(list + strlen(list), sizeof(list) - strlen(list), "%s%s",
+						 n ? ", " : "", fdst);
+				n++;
+			}
+			if ((n > 0) == (bad >= 0) || (n && w->n_peer_bad == MTS_WG_PEERS_MAX)) {
+				json_object_put(flows);
+				continue;	/* no news */
+			}
+			if (n)
+				snprintf(w->peer_bad[w->n_peer_bad++], sizeof(w->peer_bad[0]), "%s", p->key);
+			else
+				memmove(w->peer_bad[bad], w->peer_bad[bad + 1],
+					(--w->n_peer_bad - bad) * sizeof(w->peer_bad[0]));
+			if (w->quiet) {
+				json_object_put(flows);
+				continue;
+			}
+			if (p->has_endpoint)
+				mts_addr_str(&p->endpoint, p->port, ep, sizeof(ep));
+			else
+				snprintf(ep, sizeof(ep), "(none)");
+			if (w->o->json) {
+				json_object *o = json_object_new_object();
+
+				json_object_object_add(o, "ts", json_object_new_double(unix_now));
+				json_object_object_add(o, "event", json_object_new_string("peer"));
+				json_object_object_add(o, "verdict",
+						       json_object_new_string(n ? "blackhole" : "recovered"));
+				json_object_object_add(o, "tunnel", json_object_new_string(w->wg.ifs[i].name));
+				json_object_object_add(o, "peer", json_object_new_string(p->key));
+				json_object_object_add(o, "endpoint", json_object_new_string(ep));
+				json_object_object_add(o, "flows", flows);
+				printf("%s\n", json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
+				json_object_put(o);
+			} else {
+				json_object_put(flows);
+				printf("peer %s (endpoint %s) on %s: %s%s%s\n", p->key, ep, w->wg.ifs[i].name,
+				       n ? "black hole; breaks " : "recovered", list, "");
+			}
+			fflush(stdout);
+		}
+}
+
 static void tick(struct watch *w)
 {
-	tick_at(w, mts_now_ticks(), mts_now_unix());
+	double now = mts_now_unix();
+
+	tick_at(w, mts_now_ticks(), now);
+	peer_events(w, now);
 }
 
 static const char *ifname_cb(void *ctx, __u32 ifindex)
@@ -254,10 +468,14 @@ static const char *ifname_cb(void *ctx, __u32 ifindex)
 
 static struct mts_state state_of(struct watch *w)
 {
+	unsigned long searches, packets;
+
+	mts_autoprobe_counts(w->ap, &searches, &packets);
 	return (struct mts_state){
 		.m = &w->m, .ifs = w->ifr, .n_ifs = w->L.n,
 		.table_entries = w->table_entries > 0 ? w->table_entries : 0,
 		.table_capacity = w->L.flows_max, .t_start = w->t_start,
+		.probe = w->ap != NULL, .probe_searches = searches, .probe_packets = packets,
 	};
 }
 
@@ -496,6 +714,10 @@ int mts_watch(const struct mts_watch_opts *o)
 	} else if (!w->quiet) {
 		mts_text_start(stdout, w->ifr, w->L.n, NULL);
 	}
+	if (o->probe && !(w->ap = mts_autoprobe_start(o->probe_rate))) {
+		fprintf(stderr, "mtuscope: starting the probe thread failed: %s\n", strerror(errno));
+		goto out;
+	}
 	if (o->top && !o->once) {
 		w->top = mts_top_open();
 		if (!w->top)
@@ -517,6 +739,7 @@ int mts_watch(const struct mts_watch_opts *o)
 		now = mono_now();
 		if (now >= next_tick) {
 			pthread_mutex_lock(&w->lock);
+			probe_results(w);
 			tick(w);
 			pthread_mutex_unlock(&w->lock);
 			next_tick += tick_s;
@@ -560,6 +783,8 @@ int mts_watch(const struct mts_watch_opts *o)
 	mts_top_close(w->top);
 	w->top = NULL;
 	mts_http_stop(w->http);	/* no request in flight past this point */
+	mts_autoprobe_stop(w->ap);	/* a search under way is cancelled */
+	w->ap = NULL;
 	w->http = NULL;
 	ring_buffer__consume(rb);
 	tick(w);
@@ -577,6 +802,7 @@ int mts_watch(const struct mts_watch_opts *o)
 out:
 	mts_top_close(w->top);
 	mts_http_stop(w->http);
+	mts_autoprobe_stop(w->ap);
 	ring_buffer__free(rb);
 	mts_loader_close(&w->L);
 	mts_model_free(&w->m);

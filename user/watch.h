@@ -15,6 +15,8 @@ struct mts_watch_opts {
 	bool discover;		/* no interface named: WireGuard and its underlays */
 	char *const *lan;	/* --lan: LAN-facing interfaces added to discovery */
 	int n_lan;
+	bool probe;		/* --probe: path MTU searches for suspect flows */
+	unsigned probe_rate;	/* their packets a second at most */
 };
 
 /* Attach, report verdict changes until told to stop, detach. Exit code. */

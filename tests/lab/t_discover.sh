@@ -122,15 +122,19 @@ if lab_up "$p" --mode wg --family 4 --peers 2; then
 	good_rc=$?
 	sleep 1
 	others=$(jq -c --arg k "$good_peer" --arg d "$LAB_DST2:$((port + 1))" \
-		'select(.event == "verdict" and (.peer == $k or .dst == $d))' "$out")
+		'select((.event == "verdict" or .event == "peer") and (.peer == $k or .dst == $d))' "$out")
+	# The broken peer, reported once, with the flow it breaks.
+	peer_events=$(jq -c --arg k "$bad_peer" --arg d "$(dst_of "$port")" \
+		'select(.event == "peer" and .verdict == "blackhole" and .peer == $k and
+			(.flows | index($d)))' "$out" | wc -l)
 	if [ -n "$line" ] && [ "$(jq -r .peer <<<"$line")" = "$bad_peer" ] &&
 		awk -v l="$lat" -v b=$BAR 'BEGIN { exit !(l >= 0 && l <= b) }' &&
-		[ $good_rc = 0 ] && [ -z "$others" ]; then
+		[ $good_rc = 0 ] && [ -z "$others" ] && [ "$peer_events" = 1 ]; then
 		echo "# discover_two_peers: peer ${bad_peer:0:8}... blackhole after ${lat}s; peer" \
 			"${good_peer:0:8}... moved $(cat "$TMP/$p.good") bytes, no verdict"
 		ok discover_two_peers_only_broken_one_flagged
 	else
-		fail discover_two_peers_only_broken_one_flagged "bad peer $bad_peer: ${line:-no blackhole} (${lat}s); good peer $good_peer moved $(cat "$TMP/$p.good") bytes; its verdicts: $others"
+		fail discover_two_peers_only_broken_one_flagged "bad peer $bad_peer: ${line:-no blackhole} (${lat}s), $peer_events peer events; good peer $good_peer moved $(cat "$TMP/$p.good") bytes; its verdicts: $others"
 	fi
 	kill -INT "$WPID"
 	wait "$WPID"

@@ -111,6 +111,65 @@ else
 	done
 fi
 
+# watch --probe: a black hole's destination is searched once, the wall to
+# the byte, counted on /metrics; a second flow to it within the minute is
+# not searched again. Plain (the flow's own port) and WireGuard (the peer's
+# endpoint, less the tunnel's 60 bytes).
+for mode in plain wg; do
+	p=w$((RANDOM % 900 + 100))$RANDOM
+	p=${p:0:7}
+	name=watch_probe_${mode}_pins_wall
+	if ! lab_up "$p" --mode $mode --family 4 --wall $wall; then
+		fail "$name" "lab did not come up"
+		continue
+	fi
+	out=$TMP/$p.json
+	hport=$((RANDOM % 20000 + 30000))
+	if [ $mode = plain ]; then
+		watch_start "$out" --probe --listen "127.0.0.1:$hport"
+	else
+		# Discovery: the tunnel and its underlay.
+		ip netns exec "$LAB_NS_GW" "$MTS" watch --json --probe --listen "127.0.0.1:$hport" \
+			>"$out" 2>"$out.err" &
+		WPID=$!
+		WPIDS+=("$WPID")
+		for _ in $(seq 200); do
+			grep -q '"event":"start"' "$out" 2>/dev/null && break
+			sleep 0.05
+		done
+	fi
+	port=$((RANDOM % 20000 + 10000))
+	"$LAB" send --prefix "$p" --port $((port + 1)) --bytes 3000000 --timeout 25 >/dev/null 2>&1 &
+	BGPIDS+=($!)
+	for _ in $(seq 250); do
+		jq -e 'select(.event == "probe")' "$out" >/dev/null 2>&1 && break
+		sleep 0.1
+	done
+	pr=$(jq -c 'select(.event == "probe")' "$out" 2>/dev/null | head -1)
+	if [ $mode = plain ]; then want=$wall; got=$(jq -r .pmtu <<<"$pr" 2>/dev/null)
+	else want=$((wall - 60)); got=$(jq -r .tunnel_mtu <<<"$pr" 2>/dev/null); fi
+	if [ "$got" = "$want" ] && [ "$(jq -r .probes <<<"$pr")" -gt 0 ]; then
+		echo "# $name: wall $wall: $pr"
+		ok "$name"
+	else
+		fail "$name" "wall $wall, want $want: ${pr:-no probe event} $(tail -c 300 "$out.err")"
+	fi
+	# A second flow to the same destination: no second search this minute.
+	"$LAB" send --prefix "$p" --port $((port + 2)) --bytes 3000000 --timeout 4 >/dev/null 2>&1
+	sleep 1
+	n=$(jq -c 'select(.event == "probe")' "$out" | wc -l)
+	packets=$(ip netns exec "$LAB_NS_GW" curl -s "http://127.0.0.1:$hport/metrics" |
+		awk '$1 == "mtuscope_probe_packets_total" { print $2 }')
+	if [ "$n" = 1 ] && [ "${packets:-0}" -gt 0 ]; then
+		ok "watch_probe_${mode}_once_a_minute_and_counted"
+	else
+		fail "watch_probe_${mode}_once_a_minute_and_counted" "$n searches, metrics probe packets '${packets}'"
+	fi
+	kill -INT "$WPID"
+	wait "$WPID"
+	"$LAB" down --prefix "$p"
+done
+
 # Bad destinations and options: rejected before anything is sent.
 bad() {	# name expected-message args...
 	local name=$1 msg=$2 rc
