@@ -40,10 +40,16 @@ struct mts_assessment {
  *                        made none or this box's firewall dropped it
  *   ptb-ignored          PTBs reached the sender's side, it keeps sending
  *                        above their MTU
+ *   ptb-nat-mismatch     PTBs arrive here but none is forwarded towards the
+ *                        sender: conntrack did not match them to the NATed
+ *                        flow (or this box's FORWARD chain drops them); the
+ *                        watch loop decides this one, from the interfaces'
+ *                        ptb_forwarded counters
  */
 #define MTS_CAUSE_BEYOND	"ptb-filtered-beyond"
 #define MTS_CAUSE_LOCAL		"local-ptb-dropped"
 #define MTS_CAUSE_IGNORED	"ptb-ignored"
+#define MTS_CAUSE_NAT		"ptb-nat-mismatch"
 
 void mts_corr_defaults(struct mts_corr_cfg *cfg);
 

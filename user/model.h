@@ -24,6 +24,9 @@ struct mts_track {
 	__u32 t_active;			/* ticks: when its record last changed recency */
 	unsigned probe_pmtu;		/* watch --probe: the path carries this much (0: no result) */
 	bool probe_asked;
+	bool fwd_base_set;		/* PTBs forwarded by the box / received for this flow */
+	unsigned long long fwd_base;	/* ... when it was first seen with a PTB */
+	unsigned rx_base;
 	bool used;
 };
 

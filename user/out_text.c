@@ -72,6 +72,13 @@ void mts_text_verdict(FILE *f, const struct mts_report *r)
 		fprintf(f, "             cause: %s: no PTB reaches this gateway; a hop further on is the "
 			"wall and a firewall between drops its PTB (set the MTU and clamp MSS here)\n",
 			a->cause);
+	} else if (a->cause && !strcmp(a->cause, MTS_CAUSE_NAT)) {
+		fprintf(f, "             cause: %s: PTBs for this flow arrive here but none goes on "
+			"towards the sender; let conntrack's related ICMP through and clamp MSS:\n"
+			"               %s -I FORWARD -m conntrack --ctstate RELATED -j ACCEPT\n"
+			"               nft insert rule inet filter forward ct state related accept\n"
+			"               (and no NOTRACK / notrack rule for ICMP in the raw table)\n",
+			a->cause, ipt);
 	} else if (a->cause && !strcmp(a->cause, MTS_CAUSE_IGNORED)) {
 		fprintf(f, "             cause: %s: the sender keeps sending above the MTU its PTBs "
 			"name (PMTU discovery off?); clamp MSS here\n", a->cause);

@@ -320,6 +320,39 @@ static void wireguard_advice(const struct watch *w, struct mts_track *t)
 	a->advice_mss = m - (t->key.family == AF_INET6 ? 60 : 40);
 }
 
+/* PTBs this box forwarded (out of any watched interface) so far. */
+static unsigned long long forwarded_ptbs(const struct watch *w)
+{
+	unsigned long long n = 0;
+
+	for (int i = 0; i < w->L.n; i++)
+		n += w->ifr[i].out.c[MTS_C_PTB_FWD];
+	return n;
+}
+
+/*
+ * A sender that "ignores" the PTBs arriving here may never have got them:
+ * if more came for this flow since it was first seen with one and this box
+ * forwarded none towards anyone meanwhile, they do not get past this
+ * gateway (conntrack did not match them to the NATed flow, or FORWARD
+ * drops them).
+ */
+static void nat_cause(const struct watch *w, struct mts_track *t, const struct mts_flow *rec)
+{
+	int dir = t->a.dir;
+
+	if (dir < 0 || dir > 1 || !rec->dir[dir].ptb_rx || w->source)
+		return;
+	if (!t->fwd_base_set) {
+		t->fwd_base = forwarded_ptbs(w);
+		t->rx_base = rec->dir[dir].ptb_rx;
+		t->fwd_base_set = true;
+	}
+	if (t->a.verdict == MTS_V_PTB_IGNORED && rec->dir[dir].ptb_rx > t->rx_base &&
+	    forwarded_ptbs(w) == t->fwd_base)
+		t->a.cause = MTS_CAUSE_NAT;
+}
+
 /* Judge the watched flows at now (ticks) and unix_now (for reports). */
 static void tick_at(struct watch *w, __u32 now, double unix_now)
 {
@@ -347,9 +380,15 @@ static void tick_at(struct watch *w, __u32 now, double unix_now)
 		} else {
 			int dir;
 
+			const char *cause = t->a.cause;
 			bool changed = mts_model_update(&w->m, t, &rec, now, unix_now);
 
 			wireguard_advice(w, t);
+			nat_cause(w, t, &rec);
+			/* The cause learnt later is news too. */
+			if (!changed && t->a.cause && !strcmp(t->a.cause, MTS_CAUSE_NAT) &&
+			    (!cause || strcmp(cause, MTS_CAUSE_NAT)))
+				report(w, t, unix_now);
 			if (changed) {
 				report(w, t, unix_now);
 				maybe_probe(w, t);

@@ -4,7 +4,10 @@
 #     ICMP (the lab's default);
 #   local-ptb-dropped: the wall is the gateway's own onward link and its own
 #     OUTPUT chain drops the frag-needed / packet-too-big it generates; the
-#     rule the text output prints, applied, lets the transfer complete.
+#     rule the text output prints, applied, lets the transfer complete;
+#   ptb-nat-mismatch: behind NAT, the PTBs come back but conntrack does not
+#     match them (NOTRACK in the raw table), so none is forwarded to the
+#     sender, which then looks as if it ignored them.
 # IPv4 and IPv6; walls, names, addresses and ports drawn afresh.
 . "$(dirname "$0")/lib.sh"
 
@@ -90,3 +93,40 @@ for fam in 4 6; do
 	watch_stop
 	"$LAB" down --prefix "$p"
 done
+
+# NAT mismatch: ICMP allowed, so rtr's frag-needed reaches gw, but gw does not
+# track it and so never translates it back towards the LAN sender.
+p=n$((RANDOM % 900 + 100))$RANDOM
+p=${p:0:7}
+name=cause_ipv4_ptb_nat_mismatch
+if lab_up "$p" --mode plain --family 4 --nat --icmp allow; then
+	ip netns exec "$LAB_NS_GW" iptables -t raw -A PREROUTING -i "$LAB_GW_UP_IF" -p icmp -j NOTRACK
+	OUT=$TMP/$p.json
+	PORT=$((RANDOM % 30000 + 20000))
+	watch_start "$OUT"
+	"$LAB" send --prefix "$p" --port "$PORT" --bytes 3000000 --timeout 30 >"$TMP/$p.got" 2>&1 &
+	SPID=$!
+	BGPIDS+=($SPID)
+	for _ in $(seq 100); do
+		jq -e 'select(.event == "verdict" and .cause == "ptb-nat-mismatch")' "$OUT" >/dev/null 2>&1 && break
+		sleep 0.1
+	done
+	line=$(jq -c 'select(.event == "verdict" and .cause == "ptb-nat-mismatch")' "$OUT" | head -1)
+	if [ -n "$line" ] && [ "$(jq -r .verdict <<<"$line")" = ptb-ignored ]; then
+		ok "$name"
+	else
+		fail "$name" "verdicts: $(jq -c 'select(.event == "verdict") | [.verdict, .cause]' "$OUT" | tr '\n' ' ')"
+	fi
+	# Conntrack matching them again lets the PTBs through: the transfer completes.
+	ip netns exec "$LAB_NS_GW" iptables -t raw -D PREROUTING -i "$LAB_GW_UP_IF" -p icmp -j NOTRACK
+	if wait "$SPID" && [ "$(cat "$TMP/$p.got")" = 3000000 ]; then
+		ok "${name}_fixed_when_tracked"
+	else
+		fail "${name}_fixed_when_tracked" "got $(cat "$TMP/$p.got") bytes"
+	fi
+	watch_stop
+	"$LAB" down --prefix "$p"
+else
+	fail "$name" "lab did not come up"
+	fail "${name}_fixed_when_tracked" "lab did not come up"
+fi
