@@ -1,7 +1,8 @@
 #!/bin/bash
 # mtuscope watch with no interface named: it finds the WireGuard interface
 # (wireguard-go here) and the underlay its peer's endpoint routes through,
-# says why it attached to each, picks up a tunnel created while it runs,
+# says why it attached to each (and to --lan), picks up a tunnel created
+# and an endpoint moved while it runs,
 # and the black hole's verdict names the tunnel, the peer's public key, its
 # endpoint and the layer, within 3 s of the transfer start. WireGuard over
 # an IPv4 underlay (inner IPv4) and over an IPv6 underlay (inner IPv6); two
@@ -20,7 +21,7 @@ for fam in 4 6; do
 		continue
 	fi
 	out=$TMP/$p.json
-	ip netns exec "$LAB_NS_GW" "$MTS" watch --json >"$out" 2>"$out.err" &
+	ip netns exec "$LAB_NS_GW" "$MTS" watch --json --lan "$LAB_GW_LAN_IF" >"$out" 2>"$out.err" &
 	WPID=$!
 	WPIDS+=("$WPID")
 	for _ in $(seq 200); do
@@ -28,6 +29,12 @@ for fam in 4 6; do
 		sleep 0.05
 	done
 	start=$(jq -c 'select(.event == "start")' "$out" 2>/dev/null)
+	if jq -e --arg l "$LAB_GW_LAN_IF" '[.ifaces[] | select(.name == $l and (.why | test("LAN")))] |
+		length == 1' <<<"$start" >/dev/null 2>&1; then
+		ok "${name}_lan_added"
+	else
+		fail "${name}_lan_added" "start: $start"
+	fi
 	peer=$(ip netns exec "$LAB_NS_GW" wg show "$LAB_GW_TUN_IF" peers)
 	ep=$(ip netns exec "$LAB_NS_GW" wg show "$LAB_GW_TUN_IF" endpoints | cut -f2)
 	if jq -e --arg t "$LAB_GW_TUN_IF" --arg u "$LAB_GW_UP_IF" '
@@ -87,6 +94,35 @@ for fam in 4 6; do
 		fi
 		ip netns exec "$LAB_NS_GW" ip link del "$nif" 2>/dev/null
 		rm -f "/var/run/wireguard/$nif.sock"
+
+		# The peer's endpoint moves to an address routed out of another
+		# interface (a veth pair inside this lab's gateway): it is attached.
+		dif=${p}d0
+		alt=192.0.2
+		for n in 192.0.2 198.51.100 203.0.113; do
+			[ "${LAB_SRC%.*}" != "$n" ] && alt=$n	# a /24 the lab does not use
+		done
+		ip netns exec "$LAB_NS_GW" ip link add "$dif" type veth peer name "${p}d1"
+		ip netns exec "$LAB_NS_GW" ip addr add "$alt.1/24" dev "$dif"
+		ip netns exec "$LAB_NS_GW" ip link set "${p}d1" up
+		ip netns exec "$LAB_NS_GW" ip link set "$dif" up
+		# far forgets gw first: WireGuard would otherwise roam the endpoint
+		# straight back to where far's keepalives come from.
+		fwg=${LAB_PREFIX}w1
+		ip netns exec "$LAB_NS_FAR" wg set "$fwg" peer \
+			"$(ip netns exec "$LAB_NS_FAR" wg show "$fwg" peers)" remove
+		ip netns exec "$LAB_NS_GW" wg set "$LAB_GW_TUN_IF" peer "$peer" endpoint "$alt.77:51821"
+		for _ in $(seq 150); do
+			jq -e --arg n "$dif" 'select(.event == "attach" and .iface == $n)' "$out" \
+				>/dev/null 2>&1 && break
+			sleep 0.1
+		done
+		if jq -e --arg n "$dif" 'select(.event == "attach" and .iface == $n and
+			(.why | test("underlay.*endpoint '"$alt"'.77")))' "$out" >/dev/null 2>&1; then
+			ok discover_endpoint_change_picked_up
+		else
+			fail discover_endpoint_change_picked_up "no attach event for $dif: $(tail -c 300 "$out.err")"
+		fi
 	fi
 	kill -INT "$WPID"
 	wait "$WPID"
