@@ -577,15 +577,9 @@ static __always_inline void tcp_egress(struct pctx *x, const struct pkt *p)
 		return;		/* pure ACK: its facts are taken at ingress */
 
 	s = flow_key(&k, &p->t);
-#if EXP == 4
-	if (k.family) return;
-#endif
 	f = flow_get(x, &k, true, &created);
 	if (!f)
 		return;
-#if EXP == 5
-	return;
-#endif
 	d = &f->dir[s & 1];
 	f->seen = seen_now();
 	/* Where the data leaves: large segments decide, so a FIN or a small
@@ -929,9 +923,6 @@ static __always_inline int handle(struct __sk_buff *skb, const bool egress)
 	else
 		x.cnt->c[MTS_C_IPV6]++;
 
-#if EXP == 3
-	return TC_ACT_UNSPEC;
-#endif
 	if (proto == IPPROTO_TCP) {
 		x.cnt->c[MTS_C_TCP]++;
 		if (p.gso)
