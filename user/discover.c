@@ -87,75 +87,31 @@ static FILE *run(const char *cmd)
 	return popen(cmd, "r");
 }
 
-int mts_wg_read(struct mts_wg *wg, char *err, size_t errlen)
+/* One interface's peers: `wg show IFACE endpoints` and `allowed-ips`. */
+static void read_peers(struct mts_wg_iface *ifc)
 {
-	char line[4096];
+	char cmd[96], line[4096];
 	FILE *f;
-	int rc;
 
-	memset(wg, 0, sizeof(*wg));
-	/* The interfaces first: one without peers is listed nowhere else. */
-	f = run("wg show interfaces 2>/dev/null");
-	if (f) {
-		while (fgets(line, sizeof(line), f))
-			for (char *n = strtok(line, " \t\n"); n; n = strtok(NULL, " \t\n")) {
-				struct mts_wg_iface *ifc;
-
-				if (strlen(n) >= IF_NAMESIZE || !if_nametoindex(n) ||
-				    iface_of(wg, n) || wg->n == MTS_WG_IFACES_MAX)
-					continue;
-				ifc = &wg->ifs[wg->n++];
-				memset(ifc, 0, sizeof(*ifc));
-				snprintf(ifc->name, sizeof(ifc->name), "%s", n);
-				ifc->ifindex = if_nametoindex(n);
-			}
-		pclose(f);
-	}
-	f = run("wg show all endpoints 2>&1");
-	if (!f) {
-		snprintf(err, errlen, "cannot run wg (wireguard-tools): %s", strerror(errno));
-		return -1;
-	}
+	snprintf(cmd, sizeof(cmd), "wg show '%s' endpoints 2>/dev/null", ifc->name);
+	f = run(cmd);
+	if (!f)
+		return;
 	while (fgets(line, sizeof(line), f)) {
-		char *ifn = strtok(line, "\t\n"), *key = strtok(NULL, "\t\n"), *ep = strtok(NULL, "\t\n");
-		struct mts_wg_iface *ifc;
-		struct mts_wg_peer *p;
+		char *key = strtok(line, "\t\n"), *ep = strtok(NULL, "\t\n");
+		struct mts_wg_peer *p = key ? peer_of(ifc, key) : NULL;
 
-		if (!ifn || !key || !ep)
-			continue;
-		if (strlen(ifn) >= IF_NAMESIZE || !if_nametoindex(ifn))
-			continue;	/* another namespace's wireguard-go */
-		ifc = iface_of(wg, ifn);
-		if (!ifc) {
-			if (wg->n == MTS_WG_IFACES_MAX)
-				continue;
-			ifc = &wg->ifs[wg->n++];
-			memset(ifc, 0, sizeof(*ifc));
-			snprintf(ifc->name, sizeof(ifc->name), "%s", ifn);
-			ifc->ifindex = if_nametoindex(ifn);
-		}
-		p = peer_of(ifc, key);
-		if (p)
+		if (p && ep)
 			p->has_endpoint = parse_endpoint(ep, &p->endpoint, &p->port);
 	}
-	rc = pclose(f);
-	if (rc != -1 && WIFEXITED(rc) && WEXITSTATUS(rc) == 127) {
-		snprintf(err, errlen, "wg (wireguard-tools) is not installed: name the "
-			 "interfaces to watch, or install it");
-		return -1;
-	}
-	if (rc == -1 || !WIFEXITED(rc) || WEXITSTATUS(rc)) {
-		snprintf(err, errlen, "`wg show all endpoints` failed (needs CAP_NET_ADMIN)");
-		return -1;
-	}
-
-	f = run("wg show all allowed-ips 2>/dev/null");
+	pclose(f);
+	snprintf(cmd, sizeof(cmd), "wg show '%s' allowed-ips 2>/dev/null", ifc->name);
+	f = run(cmd);
 	if (!f)
-		return 0;
+		return;
 	while (fgets(line, sizeof(line), f)) {
-		char *ifn = strtok(line, "\t\n"), *key = strtok(NULL, "\t\n"), *ips = strtok(NULL, "\t\n");
-		struct mts_wg_iface *ifc = ifn ? iface_of(wg, ifn) : NULL;
-		struct mts_wg_peer *p = ifc && key ? peer_of(ifc, key) : NULL;
+		char *key = strtok(line, "\t\n"), *ips = strtok(NULL, "\t\n");
+		struct mts_wg_peer *p = key ? peer_of(ifc, key) : NULL;
 
 		if (!p || !ips)
 			continue;
@@ -174,6 +130,48 @@ int mts_wg_read(struct mts_wg *wg, char *err, size_t errlen)
 		}
 	}
 	pclose(f);
+}
+
+int mts_wg_read(struct mts_wg *wg, char *err, size_t errlen)
+{
+	char line[4096];
+	FILE *f;
+	int rc;
+
+	memset(wg, 0, sizeof(*wg));
+	/* The interfaces of this namespace only: wireguard-go's socket
+	 * directory is shared by all, and a stale socket left by a dead one
+	 * elsewhere must not spoil the rest. Interface names are kernel
+	 * names (no quotes), so they are safe in the commands below. */
+	f = run("wg show interfaces 2>/dev/null");
+	if (!f) {
+		snprintf(err, errlen, "cannot run wg (wireguard-tools): %s", strerror(errno));
+		return -1;
+	}
+	while (fgets(line, sizeof(line), f))
+		for (char *n = strtok(line, " \t\n"); n; n = strtok(NULL, " \t\n")) {
+			struct mts_wg_iface *ifc;
+
+			if (strlen(n) >= IF_NAMESIZE || strchr(n, '\'') || !if_nametoindex(n) ||
+			    iface_of(wg, n) || wg->n == MTS_WG_IFACES_MAX)
+				continue;
+			ifc = &wg->ifs[wg->n++];
+			memset(ifc, 0, sizeof(*ifc));
+			snprintf(ifc->name, sizeof(ifc->name), "%s", n);
+			ifc->ifindex = if_nametoindex(n);
+		}
+	rc = pclose(f);
+	if (rc != -1 && WIFEXITED(rc) && WEXITSTATUS(rc) == 127) {
+		snprintf(err, errlen, "wg (wireguard-tools) is not installed: name the "
+			 "interfaces to watch, or install it");
+		return -1;
+	}
+	if (rc == -1 || !WIFEXITED(rc) || WEXITSTATUS(rc)) {
+		snprintf(err, errlen, "`wg show interfaces` failed (needs CAP_NET_ADMIN)");
+		return -1;
+	}
+	for (int i = 0; i < wg->n; i++)
+		read_peers(&wg->ifs[i]);
 	return 0;
 }
 

@@ -111,8 +111,13 @@ for fam in 4 6; do
 		fwg=${LAB_PREFIX}w1
 		ip netns exec "$LAB_NS_FAR" wg set "$fwg" peer \
 			"$(ip netns exec "$LAB_NS_FAR" wg show "$fwg" peers)" remove
-		ip netns exec "$LAB_NS_GW" wg set "$LAB_GW_TUN_IF" peer "$peer" endpoint "$alt.77:51821"
-		for _ in $(seq 150); do
+		for _ in $(seq 200); do
+			# A packet of far's still in flight would roam it back: set
+			# it again until it holds.
+			ip netns exec "$LAB_NS_GW" wg show "$LAB_GW_TUN_IF" endpoints |
+				grep -q "$alt.77:51821" ||
+				ip netns exec "$LAB_NS_GW" wg set "$LAB_GW_TUN_IF" peer "$peer" \
+					endpoint "$alt.77:51821"
 			jq -e --arg n "$dif" 'select(.event == "attach" and .iface == $n)' "$out" \
 				>/dev/null 2>&1 && break
 			sleep 0.1
