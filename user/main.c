@@ -119,6 +119,30 @@ static const char *http_addr(struct argp_state *state, const char *opt, const ch
 	return arg;
 }
 
+/* Options every command that loads the programs shares: true if key was one. */
+static bool loader_opt(int key, const char *arg, struct argp_state *state,
+		       struct mts_loader_opts *lo)
+{
+	unsigned long v;
+
+	switch (key) {
+	case 'v':
+		lo->verbose = true;
+		return true;
+	case OPT_FLOWS:
+		if (parse_uint(arg, 1024, 1u << 24, &v))
+			argp_error(state, "invalid --flows '%s': expected 1024..16777216", arg);
+		lo->flows_max = v;
+		return true;
+	case OPT_LARGE:
+		if (parse_uint(arg, 576, 65535, &v))
+			argp_error(state, "invalid --large-bytes '%s': expected 576..65535", arg);
+		lo->large_bytes = v;
+		return true;
+	}
+	return false;
+}
+
 static error_t watch_parse(int key, char *arg, struct argp_state *state)
 {
 	struct cli *cli = state->input;
@@ -136,9 +160,6 @@ static error_t watch_parse(int key, char *arg, struct argp_state *state)
 		if (errno || end == arg || *end || !(o->duration > 0) || o->duration > 1e9)
 			argp_error(state, "invalid --duration '%s': expected seconds > 0", arg);
 		break;
-	case 'v':
-		o->lo.verbose = true;
-		break;
 	case OPT_HOOK:
 		if (!strcmp(arg, "auto"))
 			o->lo.hook = MTS_HOOK_AUTO;
@@ -148,16 +169,6 @@ static error_t watch_parse(int key, char *arg, struct argp_state *state)
 			o->lo.hook = MTS_HOOK_TC;
 		else
 			argp_error(state, "invalid --hook '%s': expected auto, tcx or tc", arg);
-		break;
-	case OPT_FLOWS:
-		if (parse_uint(arg, 1024, 1u << 24, &v))
-			argp_error(state, "invalid --flows '%s': expected 1024..16777216", arg);
-		o->lo.flows_max = v;
-		break;
-	case OPT_LARGE:
-		if (parse_uint(arg, 576, 65535, &v))
-			argp_error(state, "invalid --large-bytes '%s': expected 576..65535", arg);
-		o->lo.large_bytes = v;
 		break;
 	case OPT_LISTEN:
 		o->listen = http_addr(state, "--listen", arg);
@@ -201,7 +212,8 @@ static error_t watch_parse(int key, char *arg, struct argp_state *state)
 				   "the LAN interface with the others");
 		break;
 	default:
-		return ARGP_ERR_UNKNOWN;
+		if (!loader_opt(key, arg, state, &o->lo))
+			return ARGP_ERR_UNKNOWN;
 	}
 	return 0;
 }
@@ -299,23 +311,10 @@ static error_t replay_parse(int key, char *arg, struct argp_state *state)
 	case 'j':
 		o->json = true;
 		break;
-	case 'v':
-		o->lo.verbose = true;
-		break;
 	case OPT_MTU:
 		if (parse_uint(arg, 576, 65535, &v))
 			argp_error(state, "invalid --mtu '%s': expected 576..65535", arg);
 		o->mtu = v;
-		break;
-	case OPT_FLOWS:
-		if (parse_uint(arg, 1024, 1u << 24, &v))
-			argp_error(state, "invalid --flows '%s': expected 1024..16777216", arg);
-		o->lo.flows_max = v;
-		break;
-	case OPT_LARGE:
-		if (parse_uint(arg, 576, 65535, &v))
-			argp_error(state, "invalid --large-bytes '%s': expected 576..65535", arg);
-		o->lo.large_bytes = v;
 		break;
 	case ARGP_KEY_ARG:
 		if (o->file)
@@ -326,7 +325,8 @@ static error_t replay_parse(int key, char *arg, struct argp_state *state)
 		argp_error(state, "no capture given (e.g. mtuscope replay gw.pcap)");
 		break;
 	default:
-		return ARGP_ERR_UNKNOWN;
+		if (!loader_opt(key, arg, state, &o->lo))
+			return ARGP_ERR_UNKNOWN;
 	}
 	return 0;
 }
