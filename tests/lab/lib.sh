@@ -49,11 +49,14 @@ lab_up() {
 }
 
 # watch_start OUT [options]: mtuscope watch --json on the lab's gateway
-# interfaces; returns once it has attached (its "start" line).
+# interfaces (WATCH_IFS= empty: none named, discovery); returns once it has
+# attached (its "start" line).
 watch_start() {
 	local out=$1
 	shift
-	ip netns exec "$LAB_NS_GW" "$MTS" watch --json "$@" $LAB_WATCH_IFS >"$out" 2>"$out.err" &
+	# shellcheck disable=SC2086
+	ip netns exec "$LAB_NS_GW" "$MTS" watch --json "$@" ${WATCH_IFS-$LAB_WATCH_IFS} \
+		>"$out" 2>"$out.err" &
 	WPID=$!
 	WPIDS+=("$WPID")
 	for _ in $(seq 200); do

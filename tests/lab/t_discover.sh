@@ -21,13 +21,7 @@ for fam in 4 6; do
 		continue
 	fi
 	out=$TMP/$p.json
-	ip netns exec "$LAB_NS_GW" "$MTS" watch --json --lan "$LAB_GW_LAN_IF" >"$out" 2>"$out.err" &
-	WPID=$!
-	WPIDS+=("$WPID")
-	for _ in $(seq 200); do
-		grep -q '"event":"start"' "$out" 2>/dev/null && break
-		sleep 0.05
-	done
+	WATCH_IFS= watch_start "$out" --lan "$LAB_GW_LAN_IF"
 	start=$(jq -c 'select(.event == "start")' "$out" 2>/dev/null)
 	if jq -e --arg l "$LAB_GW_LAN_IF" '[.ifaces[] | select(.name == $l and (.why | test("LAN")))] |
 		length == 1' <<<"$start" >/dev/null 2>&1; then
@@ -129,8 +123,7 @@ for fam in 4 6; do
 			fail discover_endpoint_change_picked_up "no attach event for $dif: $(tail -c 300 "$out.err")"
 		fi
 	fi
-	kill -INT "$WPID"
-	wait "$WPID"
+	watch_stop
 	"$LAB" down --prefix "$p"
 done
 
@@ -139,13 +132,7 @@ p=h$((RANDOM % 900 + 100))$RANDOM
 p=${p:0:7}
 if lab_up "$p" --mode wg --family 4 --peers 2; then
 	out=$TMP/$p.json
-	ip netns exec "$LAB_NS_GW" "$MTS" watch --json >"$out" 2>"$out.err" &
-	WPID=$!
-	WPIDS+=("$WPID")
-	for _ in $(seq 200); do
-		grep -q '"event":"start"' "$out" 2>/dev/null && break
-		sleep 0.05
-	done
+	WATCH_IFS= watch_start "$out"
 	eps=$(ip netns exec "$LAB_NS_GW" wg show "$LAB_GW_TUN_IF" endpoints)
 	bad_peer=$(awk '$2 ~ /:51821$/ { print $1 }' <<<"$eps")
 	good_peer=$(awk '$2 ~ /:51822$/ { print $1 }' <<<"$eps")
@@ -177,8 +164,7 @@ if lab_up "$p" --mode wg --family 4 --peers 2; then
 	else
 		fail discover_two_peers_only_broken_one_flagged "bad peer $bad_peer: ${line:-no blackhole} (${lat}s), $peer_events peer events; good peer $good_peer moved $(cat "$TMP/$p.good") bytes; its verdicts: $others"
 	fi
-	kill -INT "$WPID"
-	wait "$WPID"
+	watch_stop
 	"$LAB" down --prefix "$p"
 else
 	fail discover_two_peers_only_broken_one_flagged "lab did not come up"

@@ -129,14 +129,7 @@ for mode in plain wg; do
 		watch_start "$out" --probe --listen "127.0.0.1:$hport"
 	else
 		# Discovery: the tunnel and its underlay.
-		ip netns exec "$LAB_NS_GW" "$MTS" watch --json --probe --listen "127.0.0.1:$hport" \
-			>"$out" 2>"$out.err" &
-		WPID=$!
-		WPIDS+=("$WPID")
-		for _ in $(seq 200); do
-			grep -q '"event":"start"' "$out" 2>/dev/null && break
-			sleep 0.05
-		done
+		WATCH_IFS= watch_start "$out" --probe --listen "127.0.0.1:$hport"
 	fi
 	port=$((RANDOM % 20000 + 10000))
 	"$LAB" send --prefix "$p" --port $((port + 1)) --bytes 3000000 --timeout 25 >/dev/null 2>&1 &
@@ -165,8 +158,7 @@ for mode in plain wg; do
 	else
 		fail "watch_probe_${mode}_once_a_minute_and_counted" "$n searches, metrics probe packets '${packets}'"
 	fi
-	kill -INT "$WPID"
-	wait "$WPID"
+	watch_stop
 	"$LAB" down --prefix "$p"
 done
 
