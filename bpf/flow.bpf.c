@@ -28,7 +28,7 @@ const volatile __u16 cfg_large_bytes = 1280;	/* "large" segment: IP size above t
 const volatile __u32 cfg_event_gap = MTS_MS_TO_TICKS(50);
 const volatile __u32 cfg_ptb_grace = MTS_MS_TO_TICKS(100);
 
-const volatile __u32 cfg_set_mask = MTS_DEFAULT_FLOWS / MTS_FLOW_WAYS - 1;
+const volatile __u32 cfg_set_bits = 16;		/* 2^16 sets of MTS_FLOW_WAYS */
 
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
@@ -166,17 +166,18 @@ static __always_inline __u16 sat_inc(__u16 v)
 
 /* The quoted packet of a frag-needed / packet-too-big: its IP header and
  * the 8 transport bytes RFC 792 and RFC 4443 promise (the ports). */
-static __always_inline int parse_ptb(struct cursor *c, struct pkt *p)
+static __always_inline int parse_ptb(struct cursor *c, struct pkt *p, __u8 family)
 {
 	struct icmp_ptb *ih = c->pos;
 	struct l3_info ql3;
+	__u16 sport = 0, dport = 0;
 	__be16 *ports;
 	int proto;
 
 	if ((void *)(ih + 1) > c->end)
 		return -MTS_C_ERR_ICMP;
 	c->pos = ih + 1;
-	if (p->t.family == AF_INET) {
+	if (family == AF_INET) {
 		if (ih->type != ICMP_DEST_UNREACH_ || ih->code != ICMP_FRAG_NEEDED_)
 			return 0;
 		p->ptb_mtu = bpf_ntohs(ih->v4.mtu);
@@ -193,9 +194,10 @@ static __always_inline int parse_ptb(struct cursor *c, struct pkt *p)
 		ports = c->pos;
 		if ((void *)(ports + 4) > c->end)
 			return -MTS_C_ERR_QUOTE;
-		p->q.sport = bpf_ntohs(ports[0]);
-		p->q.dport = bpf_ntohs(ports[1]);
+		sport = bpf_ntohs(ports[0]);
+		dport = bpf_ntohs(ports[1]);
 	}
+	p->q.meta = tuple_meta(family, proto, sport, dport);
 	p->ptb = 1;
 	return 0;
 }
@@ -222,6 +224,7 @@ static __always_inline int parse(struct __sk_buff *skb, struct pkt *p, const boo
 	void *data;
 	__u32 hdrs, off;
 	int proto, r;
+	__u8 family;
 
 	data = (void *)(long)skb->data;
 	c.pos = data;
@@ -229,6 +232,7 @@ static __always_inline int parse(struct __sk_buff *skb, struct pkt *p, const boo
 	proto = cfg_l3 ? bpf_ntohs(skb->protocol) : parse_eth(&c);
 	if (proto < 0)
 		return proto;
+	family = proto == ETH_P_IP ? AF_INET : AF_INET6;
 	proto = parse_ip(&c, proto, &p->t, &l3, fast);
 	if (proto < 0)
 		return proto;
@@ -239,8 +243,7 @@ static __always_inline int parse(struct __sk_buff *skb, struct pkt *p, const boo
 		r = parse_tcp(&c, &th);
 		if (r < 0)
 			return r;
-		p->t.sport = bpf_ntohs(th->source);
-		p->t.dport = bpf_ntohs(th->dest);
+		p->t.meta = tuple_meta(family, proto, bpf_ntohs(th->source), bpf_ntohs(th->dest));
 		p->seq = bpf_ntohl(th->seq);
 		p->ack = bpf_ntohl(th->ack_seq);
 		p->tcp_flags = ((__u8 *)th)[13];
@@ -256,15 +259,16 @@ static __always_inline int parse(struct __sk_buff *skb, struct pkt *p, const boo
 		r = parse_udp(&c, &uh);
 		if (r < 0)
 			return r;
-		p->t.sport = bpf_ntohs(uh->source);
-		p->t.dport = bpf_ntohs(uh->dest);
+		p->t.meta = tuple_meta(family, proto, bpf_ntohs(uh->source), bpf_ntohs(uh->dest));
 		hdrs += sizeof(*uh);
 	} else if (proto == IPPROTO_ICMP || proto == IPPROTO_ICMPV6) {
 		if (fast)
 			return MTS_PARSE_SLOW;
-		r = parse_ptb(&c, p);
+		p->t.meta = tuple_meta(family, proto, 0, 0);
+		r = parse_ptb(&c, p, family);
 		return r < 0 ? r : proto;
 	} else {
+		p->t.meta = tuple_meta(family, proto, 0, 0);
 		return proto;
 	}
 
@@ -352,44 +356,53 @@ __noinline int mts_sack(struct __sk_buff *skb, __u64 opt_off, __u64 opt_len,
 
 /* ------------------------------------------------------------------ flows */
 
-/* Fills all of *k; returns which end (0 or 1) of the canonical key the source is. */
-static __always_inline int flow_key(struct mts_flow_key *k, const struct tuple *t)
-{
-	int s = 0;
+/* The flow key as the five words the hash and the compares read: the
+ * tuple's words in canonical order (the same layout, word for word). */
+union fkey {
+	struct mts_flow_key k;
+	__u64 w[5];
+};
 
-#pragma unroll
-	for (int i = 0; i < 4; i++) {
-		if (t->src[i] != t->dst[i]) {
-			s = bpf_ntohl(t->src[i]) > bpf_ntohl(t->dst[i]);
-			goto ordered;
-		}
-	}
-	s = t->sport > t->dport;
-ordered:
-	/* Constant indexes: the verifier rejects variable offsets on the stack. */
+_Static_assert(__builtin_offsetof(struct tuple, meta) == __builtin_offsetof(struct mts_flow_key, port) &&
+	       __builtin_offsetof(struct tuple, family) == __builtin_offsetof(struct mts_flow_key, family) &&
+	       __builtin_offsetof(struct tuple, proto) == __builtin_offsetof(struct mts_flow_key, proto) &&
+	       sizeof(struct tuple) == sizeof(struct mts_flow_key), "tuple and key words differ");
+
+/* Fills all of *k; returns which end (0 or 1) of the canonical key the source is:
+ * the lower (address, port) is end 0. */
+static __always_inline int flow_key(union fkey *k, const struct tuple *t)
+{
+	__u64 swapped = (t->meta & ~0xffffffffULL) | t->dport | (__u32)t->sport << 16;
+	int s;
+
+	if (t->src64[0] != t->dst64[0])
+		s = bpf_be64_to_cpu(t->src64[0]) > bpf_be64_to_cpu(t->dst64[0]);
+	else if (t->src64[1] != t->dst64[1])
+		s = bpf_be64_to_cpu(t->src64[1]) > bpf_be64_to_cpu(t->dst64[1]);
+	else
+		s = t->sport > t->dport;
 	if (s) {
-		__builtin_memcpy(k->addr[0], t->dst, 16);
-		__builtin_memcpy(k->addr[1], t->src, 16);
-		k->port[0] = t->dport;
-		k->port[1] = t->sport;
+		k->w[0] = t->dst64[0];
+		k->w[1] = t->dst64[1];
+		k->w[2] = t->src64[0];
+		k->w[3] = t->src64[1];
+		k->w[4] = swapped;
 	} else {
-		__builtin_memcpy(k->addr[0], t->src, 16);
-		__builtin_memcpy(k->addr[1], t->dst, 16);
-		k->port[0] = t->sport;
-		k->port[1] = t->dport;
+		k->w[0] = t->src64[0];
+		k->w[1] = t->src64[1];
+		k->w[2] = t->dst64[0];
+		k->w[3] = t->dst64[1];
+		k->w[4] = t->meta;
 	}
-	k->family = t->family;
-	k->proto = t->proto;
-	k->pad = 0;
 	return s;
 }
 
 /* A new record starts as this (read-only data, not 152 bytes of stack). */
 static const struct mts_flow zero_flow;
 
-static __always_inline bool key_eq(const struct mts_flow_key *a, const struct mts_flow_key *b)
+static __always_inline bool key_eq(const struct mts_flow_key *a, const union fkey *b)
 {
-	const __u64 *x = (const void *)a, *y = (const void *)b;
+	const __u64 *x = (const void *)a, *y = b->w;
 
 	return !((x[0] ^ y[0]) | (x[1] ^ y[1]) | (x[2] ^ y[2]) | (x[3] ^ y[3]) | (x[4] ^ y[4]));
 }
@@ -417,10 +430,10 @@ static __always_inline bool worse_victim(const struct mts_slot *a, const struct 
  * in the same slot at the same instant may mix their first facts; the
  * records are telemetry and the next packets set them right.
  */
-static __always_inline struct mts_flow *flow_get(struct pctx *x, struct mts_flow_key *k,
+static __always_inline struct mts_flow *flow_get(struct pctx *x, const union fkey *k,
 						 bool create, bool *created)
 {
-	__u32 base = (mts_flow_hash(k) & cfg_set_mask) * MTS_FLOW_WAYS;
+	__u32 base = mts_flow_set_words(k->w, cfg_set_bits) * MTS_FLOW_WAYS;
 	struct mts_slot *victim = NULL;
 	__u32 seen = seen_now();
 
@@ -449,7 +462,7 @@ static __always_inline struct mts_flow *flow_get(struct pctx *x, struct mts_flow
 	__builtin_memcpy(&victim->flow, &zero_flow, sizeof(zero_flow));
 	victim->flow.t_first = now(x);
 	victim->flow.seen = seen;
-	__builtin_memcpy(&victim->key, k, sizeof(*k));
+	__builtin_memcpy(&victim->key, &k->k, sizeof(k->k));
 	x->cnt->c[MTS_C_FLOW_NEW]++;
 	*created = true;
 	return &victim->flow;
@@ -465,7 +478,7 @@ static __always_inline void flow_forget(struct mts_flow *f)
 
 /* Events only tell userspace which flow to look at; the record has the facts. */
 static __always_inline void emit(struct pctx *x, struct mts_flow *f,
-				 const struct mts_flow_key *k, __u8 type, int dir,
+				 const union fkey *k, __u8 type, int dir,
 				 __u16 size, __u16 mtu)
 {
 	struct mts_event *e;
@@ -478,7 +491,7 @@ static __always_inline void emit(struct pctx *x, struct mts_flow *f,
 		x->cnt->c[MTS_C_EV_DROP]++;
 		return;
 	}
-	__builtin_memcpy(&e->key, k, sizeof(*k));
+	__builtin_memcpy(&e->key, &k->k, sizeof(k->k));
 	e->ifindex = x->skb->ifindex;
 	e->ticks = now(x);
 	e->type = type;
@@ -526,7 +539,7 @@ static __always_inline void over_ptb(struct pctx *x, struct mts_dir *d, __u16 si
 }
 
 static __always_inline void tcp_retransmit(struct pctx *x, struct mts_flow *f,
-					   const struct mts_flow_key *k, int s,
+					   const union fkey *k, int s,
 					   struct mts_dir *d, const struct pkt *p)
 {
 	bool large = p->seg_size > cfg_large_bytes;
@@ -566,7 +579,7 @@ static __always_inline void tcp_retransmit(struct pctx *x, struct mts_flow *f,
 
 static __always_inline void tcp_egress(struct pctx *x, const struct pkt *p)
 {
-	struct mts_flow_key k __attribute__((aligned(8)));
+	union fkey k;
 	struct mts_flow *f;
 	struct mts_dir *d;
 	bool created = false, rtx = false;
@@ -658,14 +671,27 @@ static __always_inline void tcp_egress(struct pctx *x, const struct pkt *p)
 	over_ptb(x, d, p->seg_size);
 }
 
+/* One SACK block: data above the cumulative ACK arrived; maybe the probe too. */
+static __always_inline void sack_block(struct mts_dir *d, __u32 l, __u32 r)
+{
+	if ((d->flags & MTS_F_ACK) && seq_after(l, d->snd_una))
+		d->flags |= MTS_F_SACK_HOLE;
+	if ((d->flags & MTS_F_BIG) && covers(l, r, d->big_seq, 1))
+		delivered_big(d);
+	if ((d->flags & MTS_F_PROBE2) && covers(l, r, d->probe2_seq, d->probe2_plen))
+		delivered2(d);
+	if ((d->flags & MTS_F_PROBE) && covers(l, r, d->probe_seq, d->probe_plen))
+		delivered(d);
+}
+
 /*
  * The SACK option where Linux and most stacks put it: NOP NOP SACK, after
- * NOP NOP TIMESTAMP when timestamps are on. Read inline at fixed offsets;
- * any other layout returns -1 and takes the full walk, mts_sack(), which
- * is a BPF call (~20 ns here).
+ * NOP NOP TIMESTAMP when timestamps are on. Its blocks are read inline at
+ * fixed offsets, straight into sack_block(); any other layout returns false
+ * and takes the full walk, mts_sack(), which is a BPF call (~20 ns here).
  */
-static __always_inline int sack_fast(struct __sk_buff *skb, __u32 opt_off, __u32 opt_len,
-				     struct sack *out)
+static __always_inline bool sack_fast(struct __sk_buff *skb, __u32 opt_off, __u32 opt_len,
+				      struct mts_dir *d)
 {
 	void *data = (void *)(long)skb->data, *end = (void *)(long)skb->data_end;
 	__u32 skip = opt_len % 8 ? 0 : 12;	/* 4 + 8n bytes, or 16 + 8n with TS */
@@ -673,51 +699,39 @@ static __always_inline int sack_fast(struct __sk_buff *skb, __u32 opt_off, __u32
 	__u8 *o, *h;
 
 	if (opt_off > MTS_PULL_BYTES || opt_len < 12 || n > MTS_SACK_MAX)
-		return -1;
+		return false;
 	o = data + opt_off;
 	h = o + skip;
 	if ((void *)(h + 4) > end || (skip && *(__u32 *)o != bpf_htonl(0x0101080a)))
-		return -1;
+		return false;
 	if (*(__u32 *)h != bpf_htonl(0x01010500 | (2 + n * 8)))
-		return -1;
+		return false;
 #pragma unroll
 	for (__u32 j = 0; j < MTS_SACK_MAX; j++) {
 		__be32 *b = (void *)(h + 4 + j * 8);
 
 		if (j >= n || (void *)(b + 2) > end)
 			break;
-		out->l[j] = bpf_ntohl(b[0]);
-		out->r[j] = bpf_ntohl(b[1]);
-		out->n = j + 1;
+		sack_block(d, bpf_ntohl(b[0]), bpf_ntohl(b[1]));
 	}
-	return out->n;
+	return true;
 }
 
-/* SACK blocks: data above the cumulative ACK arrived; maybe the probe too. */
 static __always_inline void tcp_sack(struct pctx *x, const struct pkt *p, struct mts_dir *d)
 {
-	struct sack sk = {};
-	int n = sack_fast(x->skb, p->opt_off, p->opt_len, &sk);
+	struct sack sk;
+	int n;
 
-	if (n < 0)
-		n = mts_sack(x->skb, p->opt_off, p->opt_len, &sk);
-
-	for (int j = 0; j < MTS_SACK_MAX && j < n; j++) {
-		if ((d->flags & MTS_F_ACK) && seq_after(sk.l[j], d->snd_una))
-			d->flags |= MTS_F_SACK_HOLE;
-		if ((d->flags & MTS_F_BIG) && covers(sk.l[j], sk.r[j], d->big_seq, 1))
-			delivered_big(d);
-		if ((d->flags & MTS_F_PROBE2) &&
-		    covers(sk.l[j], sk.r[j], d->probe2_seq, d->probe2_plen))
-			delivered2(d);
-		if ((d->flags & MTS_F_PROBE) &&
-		    covers(sk.l[j], sk.r[j], d->probe_seq, d->probe_plen))
-			delivered(d);
-	}
+	if (sack_fast(x->skb, p->opt_off, p->opt_len, d))
+		return;
+	sk.n = 0;
+	n = mts_sack(x->skb, p->opt_off, p->opt_len, &sk);
+	for (int j = 0; j < MTS_SACK_MAX && j < n; j++)
+		sack_block(d, sk.l[j], sk.r[j]);
 }
 
 static __always_inline void route_check(struct pctx *x, struct mts_flow *f,
-					const struct mts_flow_key *k, int s,
+					const union fkey *k, int s,
 					const struct pkt *p)
 {
 	struct mts_dir *d = &f->dir[s & 1];
@@ -746,7 +760,7 @@ static __always_inline void route_check(struct pctx *x, struct mts_flow *f,
 
 static __always_inline void tcp_ingress(struct pctx *x, const struct pkt *p)
 {
-	struct mts_flow_key k __attribute__((aligned(8)));
+	union fkey k;
 	struct mts_flow *f;
 	struct mts_dir *d;
 	bool created;
@@ -792,14 +806,13 @@ static __always_inline void tcp_ingress(struct pctx *x, const struct pkt *p)
 
 static __always_inline bool tuple_eq(const struct tuple *a, const struct tuple *b)
 {
-	const __u64 *x = (const void *)a, *y = (const void *)b;
-
-	return !((x[0] ^ y[0]) | (x[1] ^ y[1]) | (x[2] ^ y[2]) | (x[3] ^ y[3]) | (x[4] ^ y[4]));
+	return !((a->src64[0] ^ b->src64[0]) | (a->src64[1] ^ b->src64[1]) |
+		 (a->dst64[0] ^ b->dst64[0]) | (a->dst64[1] ^ b->dst64[1]) | (a->meta ^ b->meta));
 }
 
 static __always_inline void udp_flow(struct pctx *x, const struct pkt *p)
 {
-	struct mts_flow_key k __attribute__((aligned(8)));
+	union fkey k;
 	__u32 slot = x->egress, jiffy;
 	struct udp_memo *m;
 	struct mts_flow *f;
@@ -856,7 +869,7 @@ static __always_inline void udp_flow(struct pctx *x, const struct pkt *p)
  */
 static __always_inline void icmp_ptb(struct pctx *x, const struct pkt *p)
 {
-	struct mts_flow_key k __attribute__((aligned(8)));
+	union fkey k;
 	struct mts_flow *f;
 	struct mts_dir *d;
 	bool created = false;

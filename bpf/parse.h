@@ -75,13 +75,39 @@ struct frag_hdr_ {
 	__be32 id;
 };
 
-/* The 5-tuple of a packet, or of the packet an ICMP error quotes. */
+/*
+ * The 5-tuple of a packet, or of the packet an ICMP error quotes. The
+ * parsers write it in whole words (meta at once, when the ports are known)
+ * so the hooks can read it back as words: a load must come from one store,
+ * or it stalls until the stores retire (store-to-load forwarding).
+ */
 struct tuple {
-	__u32 src[4];		/* network order; IPv4 in [0], the rest left zero */
-	__u32 dst[4];
-	__u16 sport, dport;
-	__u8  family, proto;
+	union {
+		__u32 src[4];	/* network order; IPv4 in [0], the rest zero */
+		__u64 src64[2];
+	};
+	union {
+		__u32 dst[4];
+		__u64 dst64[2];
+	};
+	union {
+		struct {
+			__u16 sport, dport;	/* host order */
+			__u8  family, proto;
+			__u16 pad;
+		};
+		__u64 meta;
+	};
 };
+
+#if __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
+#error "tuple_meta() composes struct tuple's meta for little-endian"
+#endif
+
+static __always_inline __u64 tuple_meta(__u8 family, __u8 proto, __u16 sport, __u16 dport)
+{
+	return sport | (__u32)dport << 16 | (__u64)family << 32 | (__u64)proto << 40;
+}
 
 /* What else the L3 parser learnt. */
 struct l3_info {
@@ -116,7 +142,7 @@ static __always_inline int parse_eth(struct cursor *c)
 	return bpf_ntohs(proto);
 }
 
-/* The L3 parsers fill t's addresses, family and protocol (t zeroed before). */
+/* The L3 parsers fill t's addresses; the caller writes its meta. */
 static __always_inline int parse_ipv4(struct cursor *c, struct tuple *t, struct l3_info *l3)
 {
 	struct iphdr *ip = c->pos;
@@ -129,10 +155,10 @@ static __always_inline int parse_ipv4(struct cursor *c, struct tuple *t, struct 
 		return -MTS_C_ERR_IP_HDR;
 	if (c->pos + hl > c->end)
 		return -MTS_C_ERR_IP;
-	t->family = AF_INET;
-	t->proto = ip->protocol;
-	t->src[0] = ip->saddr;
-	t->dst[0] = ip->daddr;
+	t->src64[0] = ip->saddr;
+	t->src64[1] = 0;
+	t->dst64[0] = ip->daddr;
+	t->dst64[1] = 0;
 	l3->hdr_len = hl;
 	l3->tot_len = bpf_ntohs(ip->tot_len);
 	l3->df = !!(ip->frag_off & bpf_htons(IP_DF_));
@@ -160,9 +186,12 @@ static __always_inline int parse_ipv6(struct cursor *c, struct tuple *t, struct 
 		return -MTS_C_ERR_IP;
 	if (ip6->version != 6)
 		return -MTS_C_ERR_IP_HDR;
-	t->family = AF_INET6;
-	__builtin_memcpy(t->src, &ip6->saddr, 16);
-	__builtin_memcpy(t->dst, &ip6->daddr, 16);
+	/* Word loads from the packet (unaligned access is fine where BPF runs
+	 * with efficient unaligned access, and the verifier checks it). */
+	t->src64[0] = *(__u64 *)&ip6->saddr;
+	t->src64[1] = *((__u64 *)&ip6->saddr + 1);
+	t->dst64[0] = *(__u64 *)&ip6->daddr;
+	t->dst64[1] = *((__u64 *)&ip6->daddr + 1);
 	l3->df = 1;	/* IPv6 routers never fragment */
 	l3->tot_len = sizeof(*ip6) + bpf_ntohs(ip6->payload_len);
 	nh = ip6->nexthdr;
@@ -208,7 +237,6 @@ static __always_inline int parse_ipv6(struct cursor *c, struct tuple *t, struct 
 		return -MTS_C_ERR_IP6_EXT;
 done:
 	l3->hdr_len = c->pos - start;
-	t->proto = nh;
 	return nh;
 }
 

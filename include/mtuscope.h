@@ -113,24 +113,38 @@ struct mts_slot {
 };
 
 /*
- * The set a flow lives in. Five independent multiplies, one per 8 bytes of
- * the key, run side by side (a chain of dependent ones cost ~20 ns a
- * packet); murmur3's 64-bit finaliser then carries every key bit into the
- * low bits that pick the set, so addresses numbered in order spread evenly.
+ * The set a flow lives in, out of 2^bits. Five independent multiplies, one
+ * per 8 bytes of the key, run side by side (a chain of dependent ones cost
+ * ~20 ns a packet), and the set is the top bits of their sum: a product's
+ * top bits depend on every bit of its operand, so addresses numbered in
+ * order spread evenly (Fibonacci hashing) with no finaliser on the path.
  */
-static inline __attribute__((always_inline)) __u32 mts_flow_hash(const struct mts_flow_key *k)
+static inline __attribute__((always_inline)) __u32 mts_flow_set_words(const __u64 w[5], __u32 bits)
 {
-	__u64 w[5], h;
+	__u64 h = (w[0] * 0x9e3779b97f4a7c15ULL) ^ (w[1] * 0xc2b2ae3d27d4eb4fULL) ^
+		  (w[2] * 0x165667b19e3779f9ULL) ^ (w[3] * 0x85ebca77c2b2ae63ULL) ^
+		  (w[4] * 0x27d4eb2f165667c5ULL);
+
+	return (h >> 1) >> (63 - bits);		/* bits = 0: one set */
+}
+
+static inline __attribute__((always_inline)) __u32 mts_flow_set(const struct mts_flow_key *k,
+								__u32 bits)
+{
+	__u64 w[5];
 
 	__builtin_memcpy(w, k, sizeof(w));
-	h = (w[0] * 0x9e3779b97f4a7c15ULL) ^ (w[1] * 0xc2b2ae3d27d4eb4fULL) ^
-	    (w[2] * 0x165667b19e3779f9ULL) ^ (w[3] * 0x85ebca77c2b2ae63ULL) ^
-	    (w[4] * 0x27d4eb2f165667c5ULL);
-	h ^= h >> 33;
-	h *= 0xff51afd7ed558ccdULL;
-	h ^= h >> 33;
-	h *= 0xc4ceb9fe1a85ec53ULL;
-	return h ^ (h >> 33);
+	return mts_flow_set_words(w, bits);
+}
+
+/* log2 of the number of sets in a table of flows slots (a power of two). */
+static inline __u32 mts_set_bits(__u32 flows)
+{
+	__u32 bits = 0;
+
+	while ((__u32)MTS_FLOW_WAYS << bits < flows)
+		bits++;
+	return bits;
 }
 
 /* The kernel's memory per flow is one slot: keep it within 256 bytes. */

@@ -269,7 +269,7 @@ static int load_iface(struct mts_loader *L, struct mts_iface *ifc, int slot,
 	s->rodata->cfg_l3 = ifc->l3;
 	s->rodata->cfg_replay = o->replay;
 	s->rodata->cfg_fib_check = !o->replay;	/* a capture's routes are not ours */
-	s->rodata->cfg_set_mask = L->flows_max / MTS_FLOW_WAYS - 1;
+	s->rodata->cfg_set_bits = mts_set_bits(L->flows_max);
 	if (o->large_bytes)
 		s->rodata->cfg_large_bytes = o->large_bytes;
 	if (slot == 0) {
@@ -448,7 +448,7 @@ bool mts_loader_slot(const struct mts_loader *L, __u32 i, struct mts_flow_key *k
 bool mts_loader_flow(const struct mts_loader *L, const struct mts_flow_key *k,
 		     struct mts_flow *out)
 {
-	__u32 base = (mts_flow_hash(k) & (L->flows_max / MTS_FLOW_WAYS - 1)) * MTS_FLOW_WAYS;
+	__u32 base = mts_flow_set(k, mts_set_bits(L->flows_max)) * MTS_FLOW_WAYS;
 	struct mts_flow_key got;
 
 	for (__u32 w = 0; w < MTS_FLOW_WAYS; w++)

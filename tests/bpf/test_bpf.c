@@ -304,7 +304,7 @@ static int count_flows(void)
 /* The flow's slot in its set, as the programs and the loader find it. */
 static bool find_flow(const struct mts_flow_key *k, struct mts_flow *f)
 {
-	__u32 base = (mts_flow_hash(k) & (TEST_FLOWS / MTS_FLOW_WAYS - 1)) * MTS_FLOW_WAYS;
+	__u32 base = mts_flow_set(k, mts_set_bits(TEST_FLOWS)) * MTS_FLOW_WAYS;
 	struct mts_slot slot;
 
 	for (__u32 w = 0; w < MTS_FLOW_WAYS; w++) {
@@ -2083,8 +2083,8 @@ static int load(void)
 	skel_l3->rodata->cfg_ifslot = 1;
 	skel_l3->rodata->cfg_l3 = 1;
 	skel_l3->rodata->cfg_replay = 1;
-	skel_eth->rodata->cfg_set_mask = TEST_FLOWS / MTS_FLOW_WAYS - 1;
-	skel_l3->rodata->cfg_set_mask = TEST_FLOWS / MTS_FLOW_WAYS - 1;
+	skel_eth->rodata->cfg_set_bits = mts_set_bits(TEST_FLOWS);
+	skel_l3->rodata->cfg_set_bits = mts_set_bits(TEST_FLOWS);
 	err = bpf_map__set_max_entries(skel_eth->maps.flows, TEST_FLOWS);
 	err = err ?: flow_bpf__load(skel_eth);
 	err = err ?: bpf_map__reuse_fd(skel_l3->maps.flows, bpf_map__fd(skel_eth->maps.flows));
