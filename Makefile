@@ -20,7 +20,7 @@ TRIPLET  := $(shell $(CC) -dumpmachine)
 VERSION  := $(shell git describe --always --dirty 2>/dev/null || echo 0.1)
 
 DEPFLAGS  = -MMD -MP
-BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Wall -Wextra \
+BPF_CFLAGS := -g -O2 -target bpf -mcpu=v3 -D__TARGET_ARCH_$(ARCH) -Wall -Wextra \
 	      -Wno-unused-parameter -Iinclude -idirafter /usr/include/$(TRIPLET)
 CFLAGS   ?= -O2 -g
 CFLAGS   += -std=gnu11 -Wall -Wextra -Iinclude -I$(OUTPUT) -Iuser -Itests \

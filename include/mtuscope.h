@@ -217,6 +217,7 @@ enum mts_counter { MTS_COUNTERS(MTS_X_ENUM) MTS_C_MAX };
 
 struct mts_counters {
 	__u64 c[MTS_C_MAX];
+	__u64 memo[6];		/* the hook's own per-CPU scratch (BPF side), not counted */
 };
 
 enum mts_verdict {

@@ -333,20 +333,6 @@ static bool dir_is_empty(const struct mts_dir *d)
 }
 
 /* Start every test from empty maps, no events and the same clock. */
-static int memo_fds[2];		/* each skeleton's UDP memo */
-
-static bool clear_memo(int fd)
-{
-	size_t size = (bpf_map__value_size(skel_eth->maps.udp_memo) + 7) & ~7ul;
-	void *zero = calloc(ncpus, size);
-	bool ok = zero != NULL;
-
-	for (__u32 i = 0; zero && i < 2; i++)
-		ok &= !bpf_map_update_elem(fd, &i, zero, BPF_ANY);
-	free(zero);
-	return ok;
-}
-
 static bool reset(void)
 {
 	struct mts_counters *zero = calloc(ncpus, sizeof(*zero));
@@ -363,7 +349,6 @@ static bool reset(void)
 			break;
 		}
 	}
-	ok &= clear_memo(memo_fds[0]) && clear_memo(memo_fds[1]);
 	ring_buffer__consume(events_rb);
 	n_events = 0;
 	clock_ns = T0_NS;
@@ -2098,8 +2083,6 @@ static int load(void)
 	prog_l3_in = bpf_program__fd(skel_l3->progs.mts_ingress);
 	prog_l3_eg = bpf_program__fd(skel_l3->progs.mts_egress);
 	flows_fd = bpf_map__fd(skel_eth->maps.flows);
-	memo_fds[0] = bpf_map__fd(skel_eth->maps.udp_memo);
-	memo_fds[1] = bpf_map__fd(skel_l3->maps.udp_memo);
 	counters_fd = bpf_map__fd(skel_eth->maps.counters);
 	events_rb = ring_buffer__new(bpf_map__fd(skel_eth->maps.events), on_event, NULL, NULL);
 	if (!events_rb)
