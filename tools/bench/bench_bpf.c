@@ -10,9 +10,11 @@
  * per repetition. The row prints the best run of each (the least disturbed
  * by the rest of the machine) and their difference, "added"; the process
  * stays on one CPU. This VM drifts between quiet and busy phases lasting
- * seconds, and in a busy one the detector (which touches memory) slows more
- * than the empty program: the median of the paired differences (detector
- * run k minus empty run k) is printed beside it to show how far.
+ * seconds, in which both programs slow by up to a third: the rows take
+ * turns (round k measures one pair of every row), so each row's RUNS pairs
+ * spread over the whole measurement instead of falling into one phase. The
+ * median of the paired differences (detector run k minus empty run k) is
+ * printed beside the best to show how much a busy phase inflates it.
  *
  * A repeated packet is, to the detector, the same packet seen again: data
  * becomes a retransmission of the head segment, an ACK a duplicate ACK.
@@ -49,6 +51,7 @@
 /* BENCH_QUICK=1 shrinks every count (the harness self-test); BENCH_ROWS=a,b
  * measures only those rows and BENCH_RUNS=N sets the pairs per row (profiling). */
 static unsigned REPEAT = 1000000, RUNS = 15, CALLS = 200000;
+#define RUNS_MAX	100
 
 #define __packed __attribute__((packed))
 
@@ -62,7 +65,9 @@ struct row {
 	unsigned char pkt[1600];
 	size_t len;
 	void (*advance)(unsigned char *pkt, size_t len, unsigned i);
+	bool on;		/* selected (BENCH_ROWS) */
 	double det_ns, empty_ns, added_ns, pair_median_ns;
+	double diff[RUNS_MAX];	/* paired differences so far */
 };
 
 /* ---------------------------------------------------------------- packets */
@@ -322,36 +327,42 @@ static int cmp_double(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
-static void measure(struct row *r, int det_fd, int empty_fd, int flows_fd)
+/* One pair of runs of row r, the k-th: detector, then the empty program. */
+static void measure_pair(struct row *r, unsigned k, int det_fd, int empty_fd)
 {
-	double best_det = 1e12, best_empty = 1e12, diff[RUNS];
+	double d, e;
 
-	for (unsigned k = 0; k < RUNS; k++) {
-		double d, e;
-
-		if (r->kind == NEW_FLOW) {	/* start every run from an empty table */
-			static const struct mts_slot empty;
-
-			for (__u32 i = 0; i < MTS_DEFAULT_FLOWS; i++)
-				bpf_map_update_elem(flows_fd, &i, &empty, BPF_ANY);
-		}
-		d = r->per_call ? run_calls(det_fd, r) : run_repeat(det_fd, r->pkt, r->len, 0);
-		e = r->per_call ? run_calls(empty_fd, r) : run_repeat(empty_fd, r->pkt, r->len, 0);
-		if (d < 0 || e < 0) {
-			fprintf(stderr, "bench_bpf: %s: test run failed: %s\n", r->name, strerror(errno));
-			exit(1);
-		}
-		if (d < best_det)
-			best_det = d;
-		if (e < best_empty)
-			best_empty = e;
-		diff[k] = d - e;
+	d = r->per_call ? run_calls(det_fd, r) : run_repeat(det_fd, r->pkt, r->len, 0);
+	e = r->per_call ? run_calls(empty_fd, r) : run_repeat(empty_fd, r->pkt, r->len, 0);
+	if (d < 0 || e < 0) {
+		fprintf(stderr, "bench_bpf: %s: test run failed: %s\n", r->name, strerror(errno));
+		exit(1);
 	}
-	qsort(diff, RUNS, sizeof(diff[0]), cmp_double);
-	r->det_ns = best_det;
-	r->empty_ns = best_empty;
-	r->added_ns = best_det - best_empty;
-	r->pair_median_ns = RUNS % 2 ? diff[RUNS / 2] : (diff[RUNS / 2 - 1] + diff[RUNS / 2]) / 2;
+	if (!k || d < r->det_ns)
+		r->det_ns = d;
+	if (!k || e < r->empty_ns)
+		r->empty_ns = e;
+	r->diff[k] = d - e;
+}
+
+static void finish(struct row *r)
+{
+	qsort(r->diff, RUNS, sizeof(r->diff[0]), cmp_double);
+	r->added_ns = r->det_ns - r->empty_ns;
+	r->pair_median_ns = RUNS % 2 ? r->diff[RUNS / 2]
+				     : (r->diff[RUNS / 2 - 1] + r->diff[RUNS / 2]) / 2;
+}
+
+/* An empty flow table, then one data segment out on each existing flow, so
+ * the rows that expect one find it. */
+static void reset_flows(int flows_fd, int eg_fd, struct row *rows, const int *existing, int n)
+{
+	static const struct mts_slot empty;
+
+	for (__u32 i = 0; i < MTS_DEFAULT_FLOWS; i++)
+		bpf_map_update_elem(flows_fd, &i, &empty, BPF_ANY);
+	for (int i = 0; i < n; i++)
+		run_repeat(eg_fd, rows[existing[i]].pkt, rows[existing[i]].len, 0);
 }
 
 int main(int argc, char **argv)
@@ -377,8 +388,9 @@ int main(int argc, char **argv)
 	};
 	const int n = sizeof(rows) / sizeof(rows[0]);
 	const char *only = getenv("BENCH_ROWS");
+	static const int existing[] = { 1, 7 };	/* rows whose flows the others reuse */
 	struct flow_bpf *skel;
-	int empty, in_fd, eg_fd;
+	int empty, in_fd, eg_fd, flows_fd;
 	double worst_tcp = 0, worst_other = 0, worst_cold = 0;
 	cpu_set_t cpus;
 	json_object *out = json_object_new_object(), *arr = json_object_new_array();
@@ -404,6 +416,8 @@ int main(int argc, char **argv)
 	}
 	if (getenv("BENCH_RUNS") && atoi(getenv("BENCH_RUNS")) > 0)
 		RUNS = atoi(getenv("BENCH_RUNS"));
+	if (RUNS > RUNS_MAX)
+		RUNS = RUNS_MAX;
 	skel = flow_bpf__open();
 	if (!skel || flow_bpf__load(skel)) {
 		fprintf(stderr, "bench_bpf: loading the detector failed (root? BTF?)\n");
@@ -422,29 +436,45 @@ int main(int argc, char **argv)
 	in_fd = bpf_program__fd(skel->progs.mts_ingress);
 	eg_fd = bpf_program__fd(skel->progs.mts_egress);
 
-	/* The existing flows: one data segment out on each, so rows start warm. */
-	run_repeat(eg_fd, rows[1].pkt, rows[1].len, 0);
-	run_repeat(eg_fd, rows[7].pkt, rows[7].len, 0);
+	flows_fd = bpf_map__fd(skel->maps.flows);
+	reset_flows(flows_fd, eg_fd, rows, existing, 2);
 
 	printf("BPF cost per packet: BPF_PROG_TEST_RUN, %u runs of %u repeats each for the\n"
 	       "detector and for an empty program (r0 = TC_ACT_UNSPEC), alternating on the same\n"
-	       "packet and CPU; detector, empty: best run; added: their difference; pairs: the\n"
-	       "median of the paired differences (how much a busy host inflates it).\n"
+	       "packet and CPU, the rows taking turns (round k runs one pair of every row);\n"
+	       "detector, empty: best run; added: their difference; pairs: the median of the\n"
+	       "paired differences (how much a busy host inflates it).\n"
 	       "Per-call rows: %u runs of repeat=1 with advancing fields, summed (cold\n"
 	       "caches; not what the targets are set for).\n\n",
 	       RUNS, REPEAT, CALLS);
 	printf("%-28s %-7s %9s %9s %9s %9s\n", "packet", "hook", "detector", "empty", "added",
 	       "pairs");
+	for (int i = 0; i < n; i++)
+		rows[i].on = !only || strstr(only, rows[i].name);
+	for (unsigned k = 0; k < RUNS; k++) {
+		for (int i = 0; i < n; i++) {
+			struct row *r = &rows[i];
+
+			if (!r->on)
+				continue;
+			/* New flows start from an empty table, and leave one
+			 * with only the existing flows for the next rows. */
+			if (r->kind == NEW_FLOW)
+				reset_flows(flows_fd, eg_fd, rows, existing, 0);
+			measure_pair(r, k, strcmp(r->hook, "egress") ? in_fd : eg_fd, empty);
+			if (r->kind == NEW_FLOW)
+				reset_flows(flows_fd, eg_fd, rows, existing, 2);
+		}
+	}
 	for (int i = 0; i < n; i++) {
 		struct row *r = &rows[i];
-		int fd = strcmp(r->hook, "egress") ? in_fd : eg_fd;
 		json_object *o;
 		double added;
 
-		if (only && !strstr(only, r->name))
+		if (!r->on)
 			continue;
+		finish(r);
 		o = json_object_new_object();
-		measure(r, fd, empty, bpf_map__fd(skel->maps.flows));
 		added = r->added_ns;
 		printf("%-28s %-7s %7.1f ns %6.1f ns %+6.1f ns %+6.1f ns%s\n", r->name, r->hook,
 		       r->det_ns, r->empty_ns, added, r->pair_median_ns,
