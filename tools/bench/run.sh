@@ -1,7 +1,7 @@
 #!/bin/bash
 # run.sh - `make bench`: what mtuscope costs, measured side by side in one run.
 #
-#   sudo make bench                 # full run, about 10 minutes
+#   sudo make bench                 # full run, about 14 minutes
 #   sudo BENCH_QUICK=1 make bench   # every section shrunk: a smoke test
 #   BENCH_SECTIONS="corr daemon"    # only these sections (default: all, in order)
 #   BENCH_ROUNDS=N BENCH_IPERF_S=S  # throughput rounds and seconds per iperf3 run
@@ -39,7 +39,7 @@ if [ "$QUICK" = 1 ]; then
 	ROUNDS=1 IPERF_S=1 CORR_SIZES="1000" NFLOWS=1000 CPU_WINDOW_S=1 SWEEP_ROUNDS=2
 	SCALE_CAP=1024 SCALE_CHURN=4096 SCALE_STEP=32 SCALE_RATE=4000 LIVE_S=1 SUSPECT_EVERY=0.3
 else
-	ROUNDS=15 IPERF_S=3 CORR_SIZES="10000 100000 1000000" NFLOWS=100000 CPU_WINDOW_S=10
+	ROUNDS=21 IPERF_S=3 CORR_SIZES="10000 100000 1000000" NFLOWS=100000 CPU_WINDOW_S=10
 	SWEEP_ROUNDS=5 SCALE_CAP=16384 SCALE_CHURN=100000 SCALE_STEP=128 SCALE_RATE=20000 LIVE_S=4
 	SUSPECT_EVERY=1
 fi
@@ -319,7 +319,7 @@ detach() { local p; for p in "${ATTACHED[@]}"; do bg_stop "$p"; done; ATTACHED=(
 
 section_throughput() {
 	section "Throughput over a veth pair between two namespaces" \
-		"method: iperf3 -t $IPERF_S, A -> B: TCP 1 stream and -P 4 (receiver Gbit/s; client and server pinned to CPU 0, which also runs both veth ends' softirq work), UDP -l 64 -b 0 (datagrams/s received, loss; sender CPU 0, receiver CPU 1); $ROUNDS interleaved rounds of: nothing attached, mtuscope watch on both veth ends (tc ingress+egress each), tcpdump -w /dev/null on both ends (setup order rotates every round); ratio = median / median with nothing attached; paired = median over rounds of value / that round's nothing-attached value"
+		"method: iperf3 -t $IPERF_S, A -> B: TCP 1 stream and -P 4 (receiver Gbit/s; client and server pinned to CPU 0, which also runs both veth ends' softirq work), UDP -l 64 -b 0 (datagrams/s received, loss; sender CPU 0, receiver CPU 1); $ROUNDS interleaved rounds of: nothing attached, mtuscope watch on both veth ends (tc ingress+egress each), tcpdump -w /dev/null on both ends (setup order rotates every round); paired = median over the rounds of each round's value / that round's nothing-attached value (the headline ratio: setups side by side); ratio = median / median with nothing attached"
 	local setups=(none mtuscope tcpdump) tests=(single multi udp) r k s t v loss
 	local rows=$TMP/tput.tsv
 	: >"$rows"
@@ -372,12 +372,12 @@ section_throughput() {
 		def name: if . == "udp" then "udp_small" else . end;
 		{throughput_rows: $rows[0], throughput_summary: .}
 		+ (map({("throughput_median_\(.test | name)_\(.setup)"): .median}) | add)
-		+ (map(select(.setup == "mtuscope")) | map({("throughput_ratio_\(.test | name)"): .ratio}) | add)
-		+ (map(select(.setup == "tcpdump")) | map({("tcpdump_ratio_\(.test | name)"): .ratio}) | add)
-		+ (map(select(.setup == "mtuscope")) | map({("throughput_paired_ratio_\(.test | name)"): .paired_ratio}) | add)
-		+ (map(select(.setup == "tcpdump")) | map({("tcpdump_paired_ratio_\(.test | name)"): .paired_ratio}) | add)
+		+ (map(select(.setup == "mtuscope")) | map({("throughput_ratio_\(.test | name)"): .paired_ratio}) | add)
+		+ (map(select(.setup == "tcpdump")) | map({("tcpdump_ratio_\(.test | name)"): .paired_ratio}) | add)
+		+ (map(select(.setup == "mtuscope")) | map({("throughput_ratio_of_medians_\(.test | name)"): .ratio}) | add)
+		+ (map(select(.setup == "tcpdump")) | map({("tcpdump_ratio_of_medians_\(.test | name)"): .ratio}) | add)
 		+ (map(select(.test == "udp")) | map({("udp_small_loss_pct_\(.setup)"): .loss_pct_median}) | add)
-		+ {throughput_method: "iperf3 A->B over veth, interleaved rounds; ratio = median / median with nothing attached; paired = median of per-round ratios"}' \
+		+ {throughput_method: "iperf3 A->B over veth, interleaved rounds; throughput_ratio_* / tcpdump_ratio_* = median over the rounds of each round'"'"'s value / that round'"'"'s nothing-attached value (side by side); *_ratio_of_medians_* = median / median with nothing attached"}' \
 		"$TMP/tput.sum.json")"
 }
 
@@ -644,13 +644,13 @@ summary() {
 		def f($d): if . == null then "n/a" else (. * pow(10; $d) | round / pow(10; $d) | tostring) end;
 		["BPF added ns, TCP existing flow", (.added_ns_tcp_existing | f(1)), "BPF_PROG_TEST_RUN vs empty program"],
 		["BPF added ns, other packets", (.added_ns_other | f(1)), "BPF_PROG_TEST_RUN vs empty program"],
-		["iperf3 1 stream, mtuscope / none", (.throughput_ratio_single | f(3)), "median of interleaved rounds (target >= 0.97)"],
-		["iperf3 1 stream, mtuscope / none, paired", (.throughput_paired_ratio_single | f(3)), "median of per-round ratios"],
-		["iperf3 1 stream, tcpdump / none", (.tcpdump_ratio_single | f(3)), "median of interleaved rounds"],
-		["iperf3 4 streams, mtuscope / none", (.throughput_ratio_multi | f(3)), "median of interleaved rounds"],
-		["iperf3 4 streams, tcpdump / none", (.tcpdump_ratio_multi | f(3)), "median of interleaved rounds"],
-		["UDP 64 B, mtuscope / none", (.throughput_ratio_udp_small | f(3)), "datagrams/s received, median"],
-		["UDP 64 B, tcpdump / none", (.tcpdump_ratio_udp_small | f(3)), "datagrams/s received, median"],
+		["iperf3 1 stream, mtuscope / none", (.throughput_ratio_single | f(3)), "median of the per-round ratios (target >= 0.97)"],
+		["iperf3 1 stream, mtuscope / none, of medians", (.throughput_ratio_of_medians_single | f(3)), "median / median"],
+		["iperf3 1 stream, tcpdump / none", (.tcpdump_ratio_single | f(3)), "median of the per-round ratios"],
+		["iperf3 4 streams, mtuscope / none", (.throughput_ratio_multi | f(3)), "median of the per-round ratios"],
+		["iperf3 4 streams, tcpdump / none", (.tcpdump_ratio_multi | f(3)), "median of the per-round ratios"],
+		["UDP 64 B, mtuscope / none", (.throughput_ratio_udp_small | f(3)), "datagrams/s received, median of the per-round ratios"],
+		["UDP 64 B, tcpdump / none", (.tcpdump_ratio_udp_small | f(3)), "datagrams/s received, median of the per-round ratios"],
 		["daemon CPU % of a core, 100k flows, 1x", (.daemon_cpu_pct_100k | f(2)), "utime+stime over the window (target < 1)"],
 		["daemon CPU % of a core, 100k flows, 10x", (.daemon_cpu_pct_100k_10x | f(2)), "utime+stime over the window"],
 		["daemon RSS kB, 100k flows", (.daemon_rss_kb_100k | f(0)), "VmRSS (includes the mmap()ed flow table)"],
