@@ -45,6 +45,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include <json-c/json.h>
+#include "bench_csum.h"
 #include "mtuscope.h"
 #include "flow.skel.h"
 
@@ -82,18 +83,6 @@ static const __u8 MAC_A[6] = { 0x02, 0, 0, 0, 0, 1 }, MAC_B[6] = { 0x02, 0, 0, 0
 #define FAR6	"2001:db8:2::20"
 #define SEQ0	1000000u
 #define MSS	1448
-
-static __u16 csum(const void *p, size_t len)
-{
-	const __u16 *w = p;
-	__u32 s = 0;
-
-	for (; len > 1; len -= 2)
-		s += *w++;
-	while (s >> 16)
-		s = (s & 0xffff) + (s >> 16);
-	return ~s;
-}
 
 static size_t put_eth(unsigned char *b, __u16 proto, bool vlan)
 {

@@ -61,6 +61,7 @@
 #include <unistd.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
+#include "bench_csum.h"
 #include "bench_map.h"
 
 #define BATCH		64
@@ -82,18 +83,6 @@ static double now_s(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
-static __u16 csum(const void *p, size_t len)
-{
-	const __u16 *w = p;
-	__u32 s = 0;
-
-	for (; len > 1; len -= 2)
-		s += *w++;
-	while (s >> 16)
-		s = (s & 0xffff) + (s >> 16);
-	return ~s;
 }
 
 /* Flow i's segment with sequence seq and plen payload bytes into b. */
@@ -239,16 +228,14 @@ static int sample(struct gen *g, struct bench_table *t, int counters_fd, bool fi
 /*
  * Churn: one segment per new flow. Until the first eviction, the programs'
  * counters are read after every flow (cheap), so the sample that shows it
- * comes right after the insert that evicted; an LRU hash (which counts no
- * evictions) shows it as entries < flows_new, so near full (90%) the table is
- * counted after every flow too. Otherwise a sample every step flows.
+ * comes right after the insert that evicted. Otherwise a sample every step
+ * flows.
  */
 static int churn(struct gen *g, unsigned nflows, unsigned payload, unsigned step,
 		 struct bench_table *t, int counters_fd)
 {
 	bool evicted = false;
 	unsigned next_sample = step;
-	long entries = 0;
 
 	for (unsigned i = 0; i < nflows && !stop; i++) {
 		bool last = i + 1 == nflows, due = i + 1 >= next_sample;
@@ -269,21 +256,11 @@ static int churn(struct gen *g, unsigned nflows, unsigned payload, unsigned step
 				next_sample = i + 1 + step;
 				continue;
 			}
-			if (t->slots == NULL && entries * 10 >= (long)t->info.max_entries * 9)
-				due = true;	/* LRU hash near full: count every flow */
 		}
 		if (!due && !last)
 			continue;
-		entries = bench_table_count(t);
-		if (entries < 0 || bench_counters(counters_fd, &c))
+		if (sample(g, t, counters_fd, false))
 			return -1;
-		if (!evicted && (__u64)entries < c.c[MTS_C_FLOW_NEW]) {
-			evicted = true;		/* an LRU hash evicted */
-			if (sample(g, t, counters_fd, true))
-				return -1;
-		} else if (sample(g, t, counters_fd, false)) {
-			return -1;
-		}
 		next_sample = i + 1 + step;
 	}
 	return 0;

@@ -3,10 +3,9 @@
  * bench_map.h - reading a running mtuscope's flow table and counters from
  * outside, by map id (header only; the bench tools share it).
  *
- * The flow table is either the array of sets of slots (BPF_MAP_TYPE_ARRAY of
- * struct mts_slot, BPF_F_MMAPABLE: a slot is used when key.family != 0),
- * read through a read-only mmap like the daemon does, or, for older builds,
- * an LRU hash of struct mts_flow, counted with bpf_map_lookup_batch.
+ * The flow table is an array of sets of slots (BPF_MAP_TYPE_ARRAY of struct
+ * mts_slot, BPF_F_MMAPABLE: a slot is used when key.family != 0), read
+ * through a read-only mmap like the daemon does.
  */
 #ifndef MTS_BENCH_MAP_H
 #define MTS_BENCH_MAP_H
@@ -23,59 +22,35 @@
 struct bench_table {
 	int fd;
 	struct bpf_map_info info;
-	const volatile struct mts_slot *slots;	/* array design, mmap()ed */
-	void *keys, *vals;			/* hash design, batch buffers */
+	const volatile struct mts_slot *slots;	/* mmap()ed */
 };
-
-#define BENCH_BATCH 4096
 
 static inline int bench_table_open(struct bench_table *t, __u32 id)
 {
 	__u32 len = sizeof(t->info);
+	void *p;
 
 	memset(t, 0, sizeof(*t));
 	t->fd = bpf_map_get_fd_by_id(id);
 	if (t->fd < 0 || bpf_obj_get_info_by_fd(t->fd, &t->info, &len))
 		return -errno;
-	if (t->info.type == BPF_MAP_TYPE_ARRAY) {
-		void *p;
-
-		if (t->info.value_size != sizeof(struct mts_slot))
-			return -EPROTO;	/* built against another include/mtuscope.h */
-		p = mmap(NULL, (size_t)t->info.max_entries * sizeof(struct mts_slot), PROT_READ,
-			 MAP_SHARED, t->fd, 0);
-		if (p == MAP_FAILED)
-			return -errno;
-		t->slots = p;
-		return 0;
-	}
-	t->keys = malloc((size_t)BENCH_BATCH * t->info.key_size);
-	t->vals = malloc((size_t)BENCH_BATCH * t->info.value_size);
-	return t->keys && t->vals ? 0 : -ENOMEM;
+	if (t->info.type != BPF_MAP_TYPE_ARRAY || t->info.value_size != sizeof(struct mts_slot))
+		return -EPROTO;	/* not a flow table built against this include/mtuscope.h */
+	p = mmap(NULL, (size_t)t->info.max_entries * sizeof(struct mts_slot), PROT_READ,
+		 MAP_SHARED, t->fd, 0);
+	if (p == MAP_FAILED)
+		return -errno;
+	t->slots = p;
+	return 0;
 }
 
-/* Flows in the table now: used slots, or hash entries. */
+/* Flows in the table now: used slots. */
 static inline long bench_table_count(struct bench_table *t)
 {
-	LIBBPF_OPTS(bpf_map_batch_opts, opts);
-	__u32 token, n;
-	void *in = NULL;
 	long total = 0;
-	int err;
 
-	if (t->slots) {
-		for (__u32 i = 0; i < t->info.max_entries; i++)
-			total += t->slots[i].key.family != 0;
-		return total;
-	}
-	do {
-		n = BENCH_BATCH;
-		err = bpf_map_lookup_batch(t->fd, in, &token, t->keys, t->vals, &n, &opts);
-		if (err && errno != ENOENT)
-			return -errno;
-		total += n;
-		in = &token;
-	} while (!err);
+	for (__u32 i = 0; i < t->info.max_entries; i++)
+		total += t->slots[i].key.family != 0;
 	return total;
 }
 

@@ -7,13 +7,11 @@
  * Opens the running daemon's own table by id (bpf_map_get_fd_by_id, see
  * bench_map.h) and times, ROUNDS times each, alternating, the two passes the
  * daemon makes over it:
- *   count  how many flows it holds (every 5 s with --listen or top):
- *          array of slots: a walk of the mmap()ed slots testing key.family;
- *          LRU hash: bpf_map_lookup_batch, 4096 records per call
+ *   count  how many flows it holds (every 5 s with --listen or top): a walk
+ *          of the mmap()ed slots testing key.family
  *   sweep  every record read and checked for a hole, PTB or oversize (after
- *          ring-buffer drops): array: each used slot copied once and its
- *          key checked again, as watch.c sweep() does; LRU hash: bpf_map_get_next_key +
- *          bpf_map_lookup_elem per record
+ *          ring-buffer drops): each used slot copied once and its key
+ *          checked again, as watch.c sweep() does
  * Prints one JSON object: the table kind, slots, flows seen, best and median
  * milliseconds of each pass.
  */
@@ -44,37 +42,20 @@ static long sweep_pass(struct bench_table *t, long *marked)
 	long total = 0;
 
 	*marked = 0;
-	if (t->slots) {
-		/* As watch.c sweep() does: each used slot read once, its key
-		 * checked again after the copy. */
-		for (__u32 i = 0; i < t->info.max_entries; i++) {
-			const volatile struct mts_slot *s = &t->slots[i];
-			struct mts_flow_key key;
-			struct mts_flow rec;
-
-			memcpy(&key, (const void *)&s->key, sizeof(key));
-			if (!key.family)
-				continue;
-			memcpy(&rec, (const void *)&s->flow, sizeof(rec));
-			if (!memcmp((const void *)&s->key, &key, sizeof(key))) {
-				total++;
-				*marked += interesting(&rec);
-			}
-		}
-		return total;
-	}
-	{
-		struct mts_flow_key key, next;
+	/* As watch.c sweep() does: each used slot read once, its key checked
+	 * again after the copy. */
+	for (__u32 i = 0; i < t->info.max_entries; i++) {
+		const volatile struct mts_slot *s = &t->slots[i];
+		struct mts_flow_key key;
 		struct mts_flow rec;
-		void *prev = NULL;
 
-		while (!bpf_map_get_next_key(t->fd, prev, &next)) {
-			key = next;
-			prev = &key;
-			if (!bpf_map_lookup_elem(t->fd, &key, &rec)) {
-				total++;
-				*marked += interesting(&rec);
-			}
+		memcpy(&key, (const void *)&s->key, sizeof(key));
+		if (!key.family)
+			continue;
+		memcpy(&rec, (const void *)&s->flow, sizeof(rec));
+		if (!memcmp((const void *)&s->key, &key, sizeof(key))) {
+			total++;
+			*marked += interesting(&rec);
 		}
 	}
 	return total;
@@ -125,7 +106,7 @@ int main(int argc, char **argv)
 	       "\"marked\":%ld,\"rounds\":%d,"
 	       "\"count_ms_best\":%.3f,\"count_ms_median\":%.3f,"
 	       "\"sweep_ms_best\":%.3f,\"sweep_ms_median\":%.3f}\n",
-	       t.slots ? "array of 4-way sets (mmap)" : "hash (syscalls)", t.info.max_entries,
+	       "array of 4-way sets (mmap)", t.info.max_entries,
 	       counted, swept, marked, rounds, tc[0] * 1e3, tc[rounds / 2] * 1e3, ts[0] * 1e3,
 	       ts[rounds / 2] * 1e3);
 	return 0;
