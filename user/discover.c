@@ -132,6 +132,22 @@ static void read_peers(struct mts_wg_iface *ifc)
 	pclose(f);
 }
 
+static unsigned iface_mtu(const char *name)
+{
+	char path[64];
+	unsigned mtu = 0;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/sys/class/net/%s/mtu", name);
+	f = fopen(path, "r");
+	if (f) {
+		if (fscanf(f, "%u", &mtu) != 1)
+			mtu = 0;
+		fclose(f);
+	}
+	return mtu;
+}
+
 int mts_wg_read(struct mts_wg *wg, char *err, size_t errlen)
 {
 	char line[4096];
@@ -159,6 +175,7 @@ int mts_wg_read(struct mts_wg *wg, char *err, size_t errlen)
 			memset(ifc, 0, sizeof(*ifc));
 			snprintf(ifc->name, sizeof(ifc->name), "%s", n);
 			ifc->ifindex = if_nametoindex(n);
+			ifc->mtu = iface_mtu(n);
 		}
 	rc = pclose(f);
 	if (rc != -1 && WIFEXITED(rc) && WEXITSTATUS(rc) == 127) {

@@ -34,6 +34,7 @@ struct mts_wg_peer {
 struct mts_wg_iface {
 	char name[IF_NAMESIZE];
 	int ifindex;
+	unsigned mtu;		/* the interface's MTU when read (0: unknown) */
 	struct mts_wg_peer peers[MTS_WG_PEERS_MAX];
 	int n_peers;
 };

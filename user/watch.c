@@ -86,32 +86,17 @@ static int on_event(void *ctx, void *data, size_t size)
 	return 0;
 }
 
-static unsigned iface_mtu(const char *name)
-{
-	char path[64];
-	unsigned mtu = 0;
-	FILE *f;
-
-	snprintf(path, sizeof(path), "/sys/class/net/%s/mtu", name);
-	f = fopen(path, "r");
-	if (f) {
-		if (fscanf(f, "%u", &mtu) != 1)
-			mtu = 0;
-		fclose(f);
-	}
-	return mtu;
-}
-
 /* Tie a flow to its WireGuard peer: an inner flow (on a tunnel interface)
- * by the peer's allowed IPs, an outer datagram flow by the endpoint. */
-static void tunnel_of(const struct watch *w, const struct mts_track *t, struct mts_report *r,
-		      char *ep, size_t eplen)
+ * by the peer's allowed IPs, an outer datagram flow by the endpoint. The
+ * peer, or NULL. */
+static const struct mts_wg_peer *tunnel_of(const struct watch *w, const struct mts_track *t,
+					   struct mts_report *r, char *ep, size_t eplen)
 {
 	const struct mts_flow_key *k = &t->key;
 	int dir = t->a.dir < 0 ? 0 : t->a.dir;
 
 	if (!w->have_wg)
-		return;
+		return NULL;
 	for (int i = 0; i < w->wg.n; i++) {
 		const struct mts_wg_iface *ifc = &w->wg.ifs[i];
 		const struct mts_wg_peer *p;
@@ -122,16 +107,16 @@ static void tunnel_of(const struct watch *w, const struct mts_track *t, struct m
 		p = mts_wg_peer_by_ip(ifc, k->family, (const __u8 *)k->addr[!dir]);
 		p = p ?: mts_wg_peer_by_ip(ifc, k->family, (const __u8 *)k->addr[dir]);
 		if (!p)
-			return;
+			return NULL;
 		r->tunnel = ifc->name;
 		r->peer = p->key;
 		r->endpoint = p->has_endpoint ? mts_addr_str(&p->endpoint, p->port, ep, eplen) : "";
 		r->layer = "inner";
-		r->tunnel_mtu = iface_mtu(ifc->name);
-		return;
+		r->tunnel_mtu = ifc->mtu;
+		return p;
 	}
 	if (k->proto != IPPROTO_UDP)
-		return;
+		return NULL;
 	for (int end = 0; end < 2; end++) {
 		const struct mts_wg_iface *ifc;
 		const struct mts_wg_peer *p = mts_wg_peer_by_endpoint(&w->wg, k->family,
@@ -142,9 +127,10 @@ static void tunnel_of(const struct watch *w, const struct mts_track *t, struct m
 			r->peer = p->key;
 			r->endpoint = mts_addr_str(&p->endpoint, p->port, ep, eplen);
 			r->layer = "outer";
-			return;
+			return p;
 		}
 	}
+	return NULL;
 }
 
 static void report(struct watch *w, const struct mts_track *t, double now)
@@ -179,6 +165,7 @@ static void maybe_probe(struct watch *w, struct mts_track *t)
 	const struct mts_flow_key *k = &t->key;
 	int far = t->a.dir < 0 ? 1 : !t->a.dir;
 	struct mts_probe_req req = { .key = *k };
+	const struct mts_wg_peer *p;
 	struct mts_report r = { 0 };
 	char ep[64];
 
@@ -186,16 +173,8 @@ static void maybe_probe(struct watch *w, struct mts_track *t)
 	    (t->a.verdict != MTS_V_SUSPECT && t->a.verdict != MTS_V_BLACKHOLE))
 		return;
 	t->probe_asked = true;
-	tunnel_of(w, t, &r, ep, sizeof(ep));
-	if (r.tunnel && r.endpoint && *r.endpoint && !strcmp(r.layer, "inner")) {
-		const struct mts_wg_peer *p = NULL;
-
-		for (int i = 0; i < w->wg.n && !p; i++)
-			for (int j = 0; j < w->wg.ifs[i].n_peers; j++)
-				if (!strcmp(w->wg.ifs[i].peers[j].key, r.peer))
-					p = &w->wg.ifs[i].peers[j];
-		if (!p)
-			return;
+	p = tunnel_of(w, t, &r, ep, sizeof(ep));
+	if (p && p->has_endpoint && !strcmp(r.layer, "inner")) {
 		req.dst.ss_family = p->endpoint.family;
 		req.port = p->port;
 		/* WireGuard: 32 bytes of header, counter and tag, UDP 8, outer IP. */
