@@ -53,7 +53,8 @@ struct seg_info {
 	bool used;
 };
 
-#define SEG_SLOTS	4096	/* directions remembered; more only loses the hint */
+#define SEG_BITS	12
+#define SEG_SLOTS	(1u << SEG_BITS)	/* directions remembered; more only loses the hint */
 
 struct feed {
 	struct mts_engine *e;
@@ -129,7 +130,8 @@ static struct seg_info *seg_find(struct feed *fd, const unsigned char *p, const 
 	struct seg_key k = { .family = l->family };
 	const __u16 *ports = (const void *)(p + (l->family == 4 ? (p[0] & 15) * 4u : 40));
 	size_t alen = l->family == 4 ? 4 : 16, soff = l->family == 4 ? 12 : 8;
-	__u32 h = 2166136261u;
+	__u64 w[5];
+	__u32 h;
 
 	if (!fd->seg)
 		return NULL;
@@ -137,8 +139,9 @@ static struct seg_info *seg_find(struct feed *fd, const unsigned char *p, const 
 	memcpy(reverse ? k.src : k.dst, p + soff + alen, alen);
 	k.sport = reverse ? ports[1] : ports[0];
 	k.dport = reverse ? ports[0] : ports[1];
-	for (size_t i = 0; i < sizeof(k); i++)
-		h = (h ^ ((const unsigned char *)&k)[i]) * 16777619u;
+	_Static_assert(sizeof(k) == sizeof(w), "seg_key is five words");
+	memcpy(w, &k, sizeof(w));
+	h = mts_flow_set_words(w, SEG_BITS);	/* the flow table's own hash */
 	for (unsigned i = 0; i < 8; i++) {
 		struct seg_info *s = &fd->seg[(h + i) % SEG_SLOTS];
 
