@@ -28,6 +28,7 @@ int mts_http_parse_addr(const char *spec, void *ss, unsigned *socklen)
 				  .ai_socktype = SOCK_STREAM }, *ai;
 	char host[INET6_ADDRSTRLEN + 2] = "127.0.0.1", port[8];
 	const char *colon = strrchr(spec, ':');
+	struct in6_addr a;
 	char *end;
 	unsigned long p;
 
@@ -64,6 +65,10 @@ int mts_http_parse_addr(const char *spec, void *ss, unsigned *socklen)
 		return -EINVAL;
 	snprintf(port, sizeof(port), "%lu", p);
 resolve:
+	/* Dotted quads and IPv6 only: getaddrinfo() also takes inet_aton()'s
+	 * short forms ("1.2.3" is 1.2.0.3), which nobody means on purpose. */
+	if (inet_pton(AF_INET, host, &a) != 1 && inet_pton(AF_INET6, host, &a) != 1)
+		return -EINVAL;
 	if (getaddrinfo(host, port, &hints, &ai))
 		return -EINVAL;
 	memcpy(ss, ai->ai_addr, ai->ai_addrlen);

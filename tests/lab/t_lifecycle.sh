@@ -197,6 +197,8 @@ expect_error unknown_interface_is_named 1 "unknown interface 'nosuch0'" "$MTS" w
 expect_error bad_duration_is_rejected 64 "invalid --duration 'abc'" "$MTS" watch -d abc "$IB"
 expect_error bad_hook_is_rejected 64 "invalid --hook 'xyz'" "$MTS" watch --hook xyz "$IB"
 expect_error bad_flows_is_rejected 64 "invalid --flows '5'" "$MTS" watch --flows 5 "$IB"
+expect_error short_ipv4_listen_is_rejected 64 "invalid --listen '192.0.2:9841'" \
+	"$MTS" watch --listen 192.0.2:9841 "$IB"
 # No interface named means discovery; in a namespace without WireGuard
 # that ends with a clear message (t_discover.sh covers the rest).
 expect_error no_interface_no_wireguard_is_explained 1 "no WireGuard interface" \
