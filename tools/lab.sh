@@ -132,6 +132,18 @@ veth() {	# ns1 if1 ns2 if2
 	ip link add "$2" netns "$1" type veth peer name "$4" netns "$3"
 }
 
+# A far end's tunnel joined to gw's: gw gets it as a peer (endpoint as gw
+# reaches it, the tunnel addresses gw routes to it), and it gets gw (the
+# caller's kg and ep_gw), the LAN behind gw routed into its tunnel.
+far_peer() {	# ns ifname key endpoint allowed-ips-on-gw
+	local ns=$1 ifn=$2
+	nsx $NS_GW wg set $WG_GW peer "$(echo "$3" | wg pubkey)" endpoint "$4" allowed-ips "$5"
+	nsx "$ns" wg set "$ifn" peer "$(echo "$kg" | wg pubkey)" endpoint "$ep_gw" \
+		allowed-ips "$TUN4.0/24,$TUN6::/64,$(a4 0)/26,$V6:1::/64" persistent-keepalive 1
+	nsx "$ns" ip route add "$(a4 0)/26" dev "$ifn"
+	nsx "$ns" ip -6 route add "$V6:1::/64" dev "$ifn"
+}
+
 start_wg() {	# ns ifname key port tunaddr4 tunaddr6
 	local ns=$1 ifn=$2
 	nsx "$ns" env WG_PROCESS_FOREGROUND=1 wireguard-go "$ifn" >/dev/null 2>&1 &
@@ -243,26 +255,14 @@ up() {
 		local ep_far ep_gw
 		if [ "$FAMILY" = 4 ]; then ep_far="$(a4 130):51821" ep_gw="$(a4 65):51820"
 		else ep_far="[$(a6 3 2)]:51821" ep_gw="[$(a6 2 1)]:51820"; fi
-		nsx $NS_GW wg set $WG_GW peer "$(echo "$kf" | wg pubkey)" endpoint "$ep_far" \
-			allowed-ips "$TUN4.0/24,$TUN6::/64"
-		nsx $NS_FAR wg set $WG_FAR peer "$(echo "$kg" | wg pubkey)" endpoint "$ep_gw" \
-			allowed-ips "$TUN4.0/24,$TUN6::/64,$(a4 0)/26,$V6:1::/64" \
-			persistent-keepalive 1
-		nsx $NS_FAR ip route add "$(a4 0)/26" dev $WG_FAR
-		nsx $NS_FAR ip -6 route add "$V6:1::/64" dev $WG_FAR
+		far_peer $NS_FAR $WG_FAR "$kf" "$ep_far" "$TUN4.0/24,$TUN6::/64"
 		if [ "$PEERS" = 2 ]; then
 			local kf2 ep_far2
 			kf2=$(wg genkey)
 			start_wg $NS_FAR2 $WG_FAR2 "$kf2" 51822 "$TUN4.3" "$TUN6::3"
 			if [ "$FAMILY" = 4 ]; then ep_far2="$(a4 194):51822"
 			else ep_far2="[$(a6 4 2)]:51822"; fi
-			nsx $NS_GW wg set $WG_GW peer "$(echo "$kf2" | wg pubkey)" endpoint "$ep_far2" \
-				allowed-ips "$TUN4.3/32,$TUN6::3/128"
-			nsx $NS_FAR2 wg set $WG_FAR2 peer "$(echo "$kg" | wg pubkey)" endpoint "$ep_gw" \
-				allowed-ips "$TUN4.0/24,$TUN6::/64,$(a4 0)/26,$V6:1::/64" \
-				persistent-keepalive 1
-			nsx $NS_FAR2 ip route add "$(a4 0)/26" dev $WG_FAR2
-			nsx $NS_FAR2 ip -6 route add "$V6:1::/64" dev $WG_FAR2
+			far_peer $NS_FAR2 $WG_FAR2 "$kf2" "$ep_far2" "$TUN4.3/32,$TUN6::3/128"
 		fi
 		[ "$NAT" = 1 ] && nsx $NS_GW iptables -t nat -A POSTROUTING -o $WG_GW -j MASQUERADE
 		[ "$NAT" = 1 ] && nsx $NS_GW ip6tables -t nat -A POSTROUTING -o $WG_GW -j MASQUERADE
