@@ -73,9 +73,9 @@ struct {
 #define MTS_PULL_BYTES	256	/* headers we need in the linear area at most */
 
 /*
- * What the parser hands the hooks: scalars only. The parser is a global
- * BPF function, verified once on its own; the hooks never hold a packet
- * pointer, so its many paths do not multiply theirs.
+ * What the parser hands the hooks: scalars only. The hooks never hold a
+ * packet pointer, so the parser's many paths do not multiply theirs (the
+ * full parser, mts_parse(), is a global BPF function verified once).
  */
 struct pkt {
 	struct tuple t;
