@@ -92,8 +92,12 @@ bpftool prog show -j 2>/dev/null | jq -e '[.[] | select(.name == "mts_ingress" o
 	>/dev/null || left="$left mtuscope-programs"
 if [ -z "$left" ]; then ok bench-cleanup; else fail bench-cleanup "left:$left"; fi
 
-# Fails loudly without root, and cleans up after a failure half-way.
-if setpriv --reuid=65534 --regid=65534 --clear-groups "$RUN" >"$TMP/nonroot.out" 2>&1; then
+# Fails loudly without root, and cleans up after a failure half-way. Run
+# as nobody from a copy nobody can reach: the checkout may sit in a
+# directory only root can enter (a clone under mktemp -d).
+chmod 711 "$TMP"
+install -m 755 "$RUN" "$TMP/run.sh"
+if setpriv --reuid=65534 --regid=65534 --clear-groups "$TMP/run.sh" >"$TMP/nonroot.out" 2>&1; then
 	fail bench-needs-root "exited 0 as nobody"
 elif grep -q 'needs root' "$TMP/nonroot.out"; then
 	ok bench-needs-root
