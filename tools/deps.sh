@@ -1,6 +1,7 @@
 #!/bin/sh
-# Install what building mtuscope and running its tests and demo need, from
-# Debian 12's own packages. Safe to run again.
+# Install what building mtuscope and running its demo, tests and benchmark
+# need, from Debian 12's own packages. Safe to run again. tools/setup.sh
+# runs it before `make demo` / `make check`.
 set -eu
 if [ "$(id -u)" != 0 ]; then
 	echo "tools/deps.sh: run as root (apt-get)" >&2
@@ -13,4 +14,5 @@ apt-get install -y -qq --no-install-recommends \
 	libbpf-dev libelf-dev zlib1g-dev libjson-c-dev linux-libc-dev bpftool \
 	libmicrohttpd-dev libncurses-dev libcurl4-openssl-dev libpcap-dev curl tmux prometheus systemd \
 	iproute2 iptables nftables procps kmod \
-	wireguard-go wireguard-tools socat iperf3 tcpdump iputils-ping jq groff-base >/dev/null
+	wireguard-go wireguard-tools socat iperf3 tcpdump iputils-ping jq groff-base \
+	python3 strace man-db >/dev/null

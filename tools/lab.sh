@@ -317,7 +317,7 @@ load_state() {
 
 send() {
 	load_state
-	local listen connect out
+	local listen connect
 	case $TO in
 	1) ;;
 	2) [ "${LAB_PEERS:-1}" = 2 ] || die "--to 2: the lab has one peer (up --peers 2)"
@@ -329,19 +329,32 @@ send() {
 	else
 		listen=TCP6-LISTEN:$PORT,reuseaddr connect=TCP6:[$LAB_DST]:$PORT
 	fi
+	# Killed mid-transfer (a test's cleanup), receiver, sender and count
+	# file go with us: both ends run in the background under timeout(1)
+	# (outermost: `ip netns exec` forks), which passes a signal on to its
+	# whole process group, and a signal interrupts our wait at once. (Globals: the EXIT trap runs after return.)
+	rpid= spid=
 	out=$(mktemp)
-	nsx $LAB_NS_FAR timeout "$TIMEOUT" socat -u "$listen" - 2>/dev/null | wc -c >"$out" &
-	local rpid=$!
+	trap 'rc=$?; kill $rpid $spid 2>/dev/null || :; rm -f "$out"; exit $rc' EXIT
+	trap 'exit 143' TERM INT
+	# (the inner timeout stays in the outer one's group, and on its own
+	# expiry stops socat only: wc still prints what had arrived)
+	timeout $((TIMEOUT + 5)) ip netns exec $LAB_NS_FAR \
+		sh -c 'timeout --foreground "$2" socat -u "$1" - 2>/dev/null | wc -c' \
+		sh "$listen" "$TIMEOUT" >"$out" &
+	rpid=$!
 	for _ in $(seq 50); do
 		nsx $LAB_NS_FAR ss -Hltn "sport = :$PORT" | grep -q . && break
 		sleep 0.05
 	done
-	head -c "$BYTES" /dev/zero |
-		nsx $LAB_NS_LAN timeout "$TIMEOUT" socat -u - "$connect" 2>/dev/null || true
+	timeout "$TIMEOUT" ip netns exec $LAB_NS_LAN \
+		sh -c 'head -c "$1" /dev/zero | socat -u - "$2" 2>/dev/null' sh "$BYTES" "$connect" &
+	spid=$!
+	wait $spid || true
 	wait $rpid || true
+	rpid= spid=
 	local got
 	got=$(tr -d ' ' <"$out")
-	rm -f "$out"
 	echo "$got"
 	[ "$got" = "$BYTES" ]
 }

@@ -16,6 +16,10 @@ BGPIDS=()	# helpers (servers, clients): SIGTERM
 ok() { echo "ok $1"; }
 fail() { echo "not ok $1${2:+: $2}"; }
 
+. "$(dirname "${BASH_SOURCE[0]}")/need.sh"
+# What every lab needs; each test names its own extras.
+need lab-tools ip tc iptables ip6tables ss jq timeout || exit 0
+
 lab_cleanup() {
 	for p in "${BGPIDS[@]}"; do kill -TERM "$p" 2>/dev/null; done
 	for p in "${WPIDS[@]}"; do kill -INT "$p" 2>/dev/null; done

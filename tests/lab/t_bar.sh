@@ -3,6 +3,7 @@
 # sender, default RTO), alternating plain routing and WireGuard, each get a
 # `blackhole` verdict at most 3 s after they start. Prints every latency.
 . "$(dirname "$0")/lib.sh"
+need t_bar socat || exit 0
 
 RUNS=10 BAR=3.0
 declare -A outs

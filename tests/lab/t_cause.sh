@@ -10,6 +10,7 @@
 #     sender, which then looks as if it ignored them.
 # IPv4 and IPv6; walls, names, addresses and ports drawn afresh.
 . "$(dirname "$0")/lib.sh"
+need t_cause socat || exit 0
 
 # blackhole_line NAME PREFIX: watch (JSON and text), send, wait for the
 # blackhole verdict: LINE, OUT, TXT, PORT, SPID, TPID

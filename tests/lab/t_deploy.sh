@@ -5,8 +5,9 @@
 # in network namespaces of its own, scraped live.
 #
 # Prints "ok NAME" / "not ok NAME: why" (counted by tests/run.sh). Needs root
-# (namespaces, BPF), systemd-analyze, promtool, groff, curl, jq, setpriv;
-# strace and man are used when present. Cleans up on exit, even on failure.
+# (namespaces, BPF), systemd-analyze, promtool, groff, man, strace, curl, jq,
+# setpriv (tools/deps.sh installs them; a missing one fails in CI and is
+# skipped elsewhere). Cleans up on exit, even on failure.
 set -uo pipefail
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 UNIT=$ROOT/tools/mtuscope.service
@@ -26,6 +27,8 @@ MPID=			# the mtuscope process itself
 
 ok() { echo "ok $1${2:+ # $2}"; }
 fail() { echo "not ok $1${2:+: $2}"; }
+. "$ROOT/tests/lab/need.sh"
+need t_deploy ip systemd-analyze promtool groff curl jq setpriv ping || exit 0
 
 cleanup() {
 	if [ -n "$MPID" ]; then kill -TERM "$MPID" 2>/dev/null; fi
@@ -66,7 +69,7 @@ t_security() {
 # a copy of build/mtuscope at the unit's ExecStart path, the man page (found
 # through MANPATH) and the unit itself, unmodified.
 t_verify() {
-	local vr=$TMP/vroot units bin out rc manopt=--man=yes note=
+	local vr=$TMP/vroot units bin out rc manopt=--man=yes
 	bin=$(unit_get ExecStart | awk '{print $1}')
 	if [ ! -x "$ROOT/build/mtuscope" ]; then
 		fail unit-verify "build/mtuscope missing (make)"
@@ -79,15 +82,12 @@ t_verify() {
 	install -m 0755 "$ROOT/build/mtuscope" "$vr$bin"
 	install -m 0644 "$MAN" "$vr/usr/local/share/man/man8/mtuscope.8"
 	install -m 0644 "$UNIT" "$vr/usr/lib/systemd/system/mtuscope.service"
-	if ! command -v man >/dev/null; then
-		manopt=--man=no
-		note="man not installed: Documentation= not checked"
-	fi
+	need unit-documentation-found man || manopt=--man=no
 	out=$(MANPATH=$vr/usr/local/share/man systemd-analyze verify "$manopt" --root="$vr" \
 		mtuscope.service 2>&1)
 	rc=$?
 	if [ "$rc" = 0 ] && ! grep -q . <<<"$out"; then
-		ok unit-verify "$note"
+		ok unit-verify
 	else
 		fail unit-verify "rc $rc: $(head -5 <<<"$out" | tr '\n' ' ')"
 	fi
@@ -269,6 +269,8 @@ syscall_allowlist() {
 t_daemon() {
 	local bindir=$TMP/bin bin caps amb args uidopt=() nnp=() strace=() a b
 	local metrics=$TMP/metrics.txt
+	# The daemon runs under the unit's unprivileged user.
+	need_nonroot daemon-checks || return
 	mkdir -p "$bindir"
 	chmod 0755 "$TMP" "$bindir"
 	if [ ! -x "$ROOT/build/mtuscope" ]; then
@@ -303,7 +305,11 @@ t_daemon() {
 		uidopt=(--reuid 61234 --regid 61234 --clear-groups)
 	fi
 	grep -qiE '^NoNewPrivileges=(yes|true|on|1)$' "$UNIT" && nnp=(--no-new-privs)
-	command -v strace >/dev/null && strace=(strace -f -qq -o "$TMP/strace.log")
+	if need syscalls-within-filter strace; then
+		strace=(strace -f -qq -o "$TMP/strace.log")
+	else
+		need files-within-sandbox strace
+	fi
 
 	# shellcheck disable=SC2086
 	ip netns exec "$NS_D" "${strace[@]}" setpriv "${uidopt[@]}" "${nnp[@]}" \
@@ -384,9 +390,11 @@ t_daemon() {
 	fi
 
 	# Every system call it made is allowed by the unit's SystemCallFilter.
-	if [ ${#strace[@]} = 0 ]; then
-		ok syscalls-within-filter "SKIP strace not installed or daemon not traced"
-		ok files-within-sandbox "SKIP strace not installed or daemon not traced"
+	if ! command -v strace >/dev/null; then
+		:	# reported by need above
+	elif [ ${#strace[@]} = 0 ]; then
+		fail syscalls-within-filter "not traced: the daemon did not start under the unit's privileges"
+		fail files-within-sandbox "not traced: the daemon did not start under the unit's privileges"
 	else
 		local used_sc allowed extra
 		# From the exec of mtuscope on (setpriv's own calls are not the daemon's).

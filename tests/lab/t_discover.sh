@@ -9,6 +9,7 @@
 # peers behind one gateway with one path broken: only that one is flagged.
 # Names, addresses and ports are drawn afresh on every run.
 . "$(dirname "$0")/lib.sh"
+need t_discover socat wg wireguard-go || exit 0
 
 BAR=3.0
 

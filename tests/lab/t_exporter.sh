@@ -6,6 +6,7 @@
 # clients (1000 parallel requests, a slowloris, a 1 MB header line, random
 # bytes) neither crash nor stall it; 1000 scrapes in a row all succeed.
 . "$(dirname "$0")/lib.sh"
+need t_exporter socat curl promtool || exit 0
 
 p=x$((RANDOM % 10000))
 if ! lab_up "$p" --mode plain --family $(pick 4 6); then fail exporter_lab "lab did not come up"; exit 1; fi

@@ -5,6 +5,7 @@
 # the advice it prints, applied, makes the stalled transfer complete; a dead
 # path and a bad destination get a clear error. Addresses are drawn afresh.
 . "$(dirname "$0")/lib.sh"
+need t_probe socat curl ping || exit 0
 
 # listen NS PORT: a TCP listener on far that accepts and discards.
 listen() {

@@ -7,6 +7,7 @@
 # malformed, truncated and unsupported captures get a clear message, never a
 # crash. Names, addresses and ports are drawn afresh on every run.
 . "$(dirname "$0")/lib.sh"
+need t_replay socat tcpdump python3 wg wireguard-go || exit 0
 
 # replay_json FILE [options]: what replay --json prints (stderr in FILE.err)
 replay_json() {

@@ -8,6 +8,7 @@
 #   bottleneck, a path that dies mid-transfer) never get a `blackhole`.
 # Names, addresses and ports are drawn afresh on every run.
 . "$(dirname "$0")/lib.sh"
+need t_scenarios socat wg wireguard-go || exit 0
 
 BAR=3.0		# seconds from transfer start to the blackhole verdict
 

@@ -7,6 +7,7 @@
 #   detaches; then `top --connect` to a `watch --listen` daemon shows the
 #   same black hole, and `top --once --connect` prints it as plain text.
 . "$(dirname "$0")/lib.sh"
+need t_top socat tmux curl || exit 0
 
 # A tmux server of our own (its socket in $TMP), so no one else's sessions
 # are touched.
