@@ -621,6 +621,15 @@ static __always_inline void tcp_egress(struct pctx *x, const struct pkt *p)
 		fl |= MTS_F_FIN;
 	if (!p->plen)
 		goto out;
+	/* Watching began mid-connection: this may be the resend of a segment
+	 * a black hole has held for minutes, and the next one comes after a
+	 * backoff of as long. Userspace is told now, while the segment waits
+	 * for an ACK, so one sighting can be judged. */
+	if (created) {
+		d->xflags |= MTS_X_JOINED;
+		if (p->df && size > cfg_large_bytes)
+			emit(x, f, &k, MTS_EV_JOINED, s, size, 0);
+	}
 
 	end = p->seq + p->plen;
 	if (p->df)

@@ -55,8 +55,12 @@ struct mts_flow_key {
 #define MTS_F_PROBE2	0x40	/* waiting to see probe2_seq delivered */
 #define MTS_F_BIG	0x80	/* waiting to see big_seq delivered */
 
+/* mts_dir.xflags */
+#define MTS_X_JOINED	0x01	/* this sender's first packet seen was data, not a SYN:
+				 * watching began mid-connection (maybe mid-stall) */
+
 /*
- * One direction of a flow: 68 bytes. Sizes are IP packet sizes of one wire
+ * One direction of a flow: 72 bytes. Sizes are IP packet sizes of one wire
  * segment (a GSO/GRO skb counts as its segments). Per-flow counters
  * saturate; interface counters are exact.
  */
@@ -87,6 +91,8 @@ struct mts_dir {
 	__u16 probe2_plen;	/* its payload; its headers are the probe's */
 	__u8  hole_rtx;		/* consecutive retransmissions of hole_seq */
 	__u8  flags;		/* MTS_F_* */
+	__u8  xflags;		/* MTS_X_* */
+	__u8  spare[3];
 };
 
 struct mts_flow {
@@ -152,9 +158,9 @@ static inline __u32 mts_set_bits(__u32 flows)
 }
 
 /* The kernel's memory per flow is one slot: keep it within 256 bytes. */
-_Static_assert(sizeof(struct mts_dir) == 68, "mts_dir layout changed");
-_Static_assert(sizeof(struct mts_flow) == 152, "mts_flow outgrew its budget");
-_Static_assert(sizeof(struct mts_slot) == 192, "mts_slot layout changed");
+_Static_assert(sizeof(struct mts_dir) == 72, "mts_dir layout changed");
+_Static_assert(sizeof(struct mts_flow) == 160, "mts_flow outgrew its budget");
+_Static_assert(sizeof(struct mts_slot) == 200, "mts_slot layout changed");
 _Static_assert(sizeof(struct mts_flow_key) == 40, "mts_flow_key layout changed");
 
 enum mts_event_type {
@@ -162,6 +168,7 @@ enum mts_event_type {
 	MTS_EV_PTB,		/* frag-needed / packet-too-big matched a flow */
 	MTS_EV_OVERSIZE,	/* DF segment too big for its route */
 	MTS_EV_FIN,		/* a watched flow closed */
+	MTS_EV_JOINED,		/* first seen mid-connection with a large DF segment */
 };
 
 struct mts_event {

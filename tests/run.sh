@@ -38,7 +38,7 @@ state() {
 		ppid=${st[1]}
 		# this runner and what it runs right now (this listing, sort)
 		case " $$ $me " in *" $pid "* | *" $ppid "*) continue ;; esac
-		tr '\0' '\n' <"$p/environ" 2>/dev/null | grep -qx "MTS_SUITE_MARK=$MTS_SUITE_MARK" &&
+		{ tr '\0' '\n' <"$p/environ"; } 2>/dev/null | grep -qx "MTS_SUITE_MARK=$MTS_SUITE_MARK" &&
 			echo "process $pid $(tr '\0' ' ' <"$p/cmdline" 2>/dev/null | cut -c1-120)"
 	done
 	return 0

@@ -90,7 +90,8 @@ struct mts_autoprobe *mts_autoprobe_start(unsigned rate)
 
 	if (!ap)
 		return NULL;
-	ap->rate = rate ? rate : 10;
+	/* a search is two dozen packets at most: half a second at this rate */
+	ap->rate = rate ? rate : 50;
 	pthread_mutex_init(&ap->lock, NULL);
 	pthread_cond_init(&ap->cond, NULL);
 	if ((errno = pthread_create(&ap->thread, NULL, worker, ap))) {

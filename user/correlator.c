@@ -8,8 +8,14 @@
  * hole, or the ACK reached exactly this segment), and nothing of this
  * segment's size was ever delivered on the flow. Random loss and congestion
  * fail the last test: in a bulk transfer full-size segments get through all
- * the time, so the delivered size catches up with the lost one. A dead path
- * fails the liveness test: nothing comes back at all.
+ * the time, so the delivered size catches up with the lost one.
+ *
+ * Silence alone proves nothing either way: a large segment resent into a
+ * black hole and one resent into a dead path both get no answer, and a flow
+ * first seen mid-stall shows nothing else. Only a dead path loses small
+ * packets, or sizes it carried before on the same flow; until one of those
+ * is seen (or a probe of the path answers) such a flow is suspect, never
+ * stalled.
  */
 #include <stddef.h>
 #include <sys/socket.h>
@@ -60,6 +66,9 @@ void mts_corr_defaults(struct mts_corr_cfg *cfg)
 	cfg->oversize_min = 2;
 	/* the shrunk resend a PTB triggers needs a round trip (or an RTO) */
 	cfg->ptb_settle_ticks = MTS_MS_TO_TICKS(1000);
+	/* no round trip is known for a flow joined mid-way: a second is
+	 * longer than any a healthy path needs to acknowledge a segment */
+	cfg->join_wait_ticks = MTS_MS_TO_TICKS(1000);
 }
 
 static bool tick_before(__u32 a, __u32 b)
@@ -99,7 +108,7 @@ static void set_wall(struct mts_assessment *a, int family, unsigned low, unsigne
 }
 
 static enum mts_verdict assess_dir(const struct mts_corr_cfg *cfg, int family,
-				   const struct mts_dir *d, __u32 now,
+				   const struct mts_dir *d, __u32 t_first, __u32 now,
 				   struct mts_assessment *a)
 {
 	/* A packet no larger than every path must carry is never lost to a
@@ -115,9 +124,18 @@ static enum mts_verdict assess_dir(const struct mts_corr_cfg *cfg, int family,
 			tick_before(now - d->t_ptb, cfg->ptb_settle_ticks);
 	bool repeated = d->hole_rtx >= cfg->hole_rtx_min;
 	/* Small packets still get through: later data was SACKed, or the
-	 * cumulative ACK came right up to the lost segment. */
-	bool small_pass = (d->flags & MTS_F_SACK_HOLE) || (acked && d->snd_una == d->hole_seq);
+	 * cumulative ACK came right up to the lost segment over data known
+	 * delivered (a handshake alone proves nothing a dead path would not). */
+	bool small_pass = (d->flags & MTS_F_SACK_HOLE) ||
+			  (acked && d->snd_una == d->hole_seq && d->deliv_max);
 	bool silent = !acked || tick_before(d->t_ack, d->t_hole);
+	/* First seen mid-connection, its first (large, DF) segment still
+	 * unacknowledged a while later: perhaps the resend of a segment a
+	 * black hole has held since before we looked. */
+	bool joined_wait = (d->xflags & MTS_X_JOINED) && (d->flags & MTS_F_PROBE) &&
+			   (d->flags & MTS_F_DF) && d->probe_size > min_mtu &&
+			   d->probe_size > d->deliv_max && !ptb &&
+			   !tick_before(now - t_first, cfg->join_wait_ticks);
 
 	if (hole && ptb && d->hole_size > d->ptb_mtu && d->over_ptb >= cfg->over_ptb_min) {
 		a->why = "sender keeps resending above the MTU a PTB reported";
@@ -152,13 +170,36 @@ static enum mts_verdict assess_dir(const struct mts_corr_cfg *cfg, int family,
 			   d->ptb_rx || d->ptb_tx ? NULL : MTS_CAUSE_BEYOND;
 		return MTS_V_BLACKHOLE;
 	}
-	if (hole && repeated && silent && !adapting) {
-		a->why = "segment resent, nothing comes back";
+	/* Dead, not a wall: what is lost is small, or a size this flow has
+	 * carried before. */
+	if (hole && repeated && silent && !adapting && !large) {
+		a->why = d->hole_size > min_mtu
+			 ? "segment resent, nothing comes back; this size was delivered before"
+			 : "small segment resent, nothing comes back";
 		return MTS_V_STALLED;
 	}
 	if (large && !adapting && (repeated || !tick_before(now - d->t_hole, cfg->suspect_ticks))) {
-		a->why = "large segment resent and not yet delivered";
+		a->lost = d->hole_size;
 		set_wall(a, family, d->deliv_max, d->hole_size);
+		if (d->xflags & MTS_X_JOINED && silent) {
+			a->why = "joined mid-stall: a large DF segment is resent and nothing answers; "
+				 "a probe of the path tells a black hole from a dead path";
+			a->needs_probe = true;
+		} else if (silent && repeated) {
+			a->why = "large segment resent, nothing comes back; a probe of the path "
+				 "tells a black hole from a dead path";
+			a->needs_probe = true;
+		} else {
+			a->why = "large segment resent and not yet delivered";
+		}
+		return MTS_V_SUSPECT;
+	}
+	if (joined_wait) {
+		a->why = "joined mid-stall: a large DF segment gets no answer; a probe of the "
+			 "path tells a black hole from a dead path";
+		a->lost = d->probe_size;
+		a->needs_probe = true;
+		set_wall(a, family, d->deliv_max, d->probe_size);
 		return MTS_V_SUSPECT;
 	}
 	if (ptb) {
@@ -185,7 +226,7 @@ enum mts_verdict mts_assess(const struct mts_corr_cfg *cfg, const struct mts_flo
 
 		if (!d->seg_max && !d->ptb_mtu && !d->oversize)
 			continue;	/* this end sent nothing we saw */
-		a.verdict = assess_dir(cfg, key->family, d, now, &a);
+		a.verdict = assess_dir(cfg, key->family, d, flow->t_first, now, &a);
 		if (best.verdict == MTS_V_NONE ||
 		    mts_verdict_rank(a.verdict) < mts_verdict_rank(best.verdict) ||
 		    (a.verdict == best.verdict && d->seg_max > flow->dir[best.dir].seg_max))
@@ -200,7 +241,7 @@ enum mts_verdict mts_assess(const struct mts_corr_cfg *cfg, const struct mts_flo
 	 * looks like silence until the ACK comes. The diagnosis stands until
 	 * data flows ("recovered") or something else is seen. */
 	if ((prev == MTS_V_BLACKHOLE || prev == MTS_V_PTB_IGNORED) &&
-	    best.verdict == MTS_V_STALLED) {
+	    (best.verdict == MTS_V_STALLED || best.verdict == MTS_V_SUSPECT)) {
 		best.verdict = prev;
 		best.why = "the hole is still open; resends get no answer";
 	}
@@ -213,23 +254,37 @@ enum mts_verdict mts_assess(const struct mts_corr_cfg *cfg, const struct mts_flo
 	return best.verdict;
 }
 
-void mts_apply_probe(struct mts_assessment *a, int family, const struct mts_flow *f,
-		     unsigned pmtu)
+void mts_apply_probe(struct mts_assessment *a, int family, const struct mts_probe_fact *p)
 {
-	const struct mts_dir *d;
+	bool silent = a->needs_probe;	/* nothing but the probe can decide */
 
-	if (!pmtu || a->dir < 0 || a->dir > 1)
+	if (a->verdict != MTS_V_SUSPECT && a->verdict != MTS_V_BLACKHOLE)
 		return;
-	d = &f->dir[a->dir];
-	if ((a->verdict == MTS_V_SUSPECT || a->verdict == MTS_V_BLACKHOLE) && d->hole_rtx &&
-	    d->hole_size > pmtu) {
+	if (p->dead && silent && a->verdict == MTS_V_SUSPECT) {
+		a->verdict = MTS_V_STALLED;
+		a->why = "nothing answers even small probes of the path: it is dead, "
+			 "not an MTU problem";
+		a->wall_low = a->wall_high = a->advice_mtu = a->advice_mss = 0;
+		a->needs_probe = false;
+		return;
+	}
+	if (!p->pmtu || !a->lost)
+		return;
+	a->needs_probe = false;
+	if (a->lost > p->pmtu) {
 		a->verdict = MTS_V_BLACKHOLE;
-		a->why = "large segment resent, never delivered; a probe found the path "
+		a->why = "large segment never delivered; a probe found the path "
 			 "carries no more than the wall";
-		a->wall_low = pmtu;
-		a->wall_high = pmtu + 1;
-		a->advice_mtu = pmtu;
-		a->advice_mss = mss_for(family, pmtu);
+		a->wall_low = p->pmtu;
+		a->wall_high = p->pmtu + 1;
+		a->advice_mtu = p->pmtu;
+		a->advice_mss = mss_for(family, p->pmtu);
 		a->cause = a->cause ?: MTS_CAUSE_BEYOND;
+	} else if (a->verdict == MTS_V_SUSPECT && silent) {
+		/* The path carries the segment, yet nothing answers it. */
+		a->verdict = MTS_V_STALLED;
+		a->why = "a probe found the path carries this size, yet the flow gets no "
+			 "answer: not an MTU problem";
+		a->wall_low = a->wall_high = a->advice_mtu = a->advice_mss = 0;
 	}
 }

@@ -16,6 +16,7 @@ struct mts_corr_cfg {
 	unsigned over_ptb_min;	/* segments above a PTB's MTU before ptb-ignored */
 	unsigned ptb_settle_ticks; /* a sender told by a PTB this recently is adapting */
 	unsigned oversize_min;	/* DF packets too big for our route, none of our PTBs out */
+	unsigned join_wait_ticks; /* joined mid-flow: a large segment unanswered this long */
 };
 
 struct mts_assessment {
@@ -27,6 +28,8 @@ struct mts_assessment {
 	unsigned advice_mss;	/* TCP MSS to clamp to (0: none) */
 	const char *why;	/* one short phrase: the evidence */
 	const char *cause;	/* where the PTB dies (MTS_CAUSE_*), or NULL */
+	unsigned lost;		/* size of the segment that does not get through (0: none) */
+	bool needs_probe;	/* only a probe of the path can tell black hole from dead path */
 };
 
 /*
@@ -66,12 +69,17 @@ enum mts_verdict mts_assess(const struct mts_corr_cfg *cfg, const struct mts_flo
 /* Worst first: blackhole, ptb-ignored, suspect, stalled, pmtu-limited, ... */
 int mts_verdict_rank(enum mts_verdict v);
 /*
- * An active probe found the path carries at most pmtu (IP packet size of
- * the flow's own layer): a suspect or black-hole flow whose lost segment is
- * larger is a black hole, its wall pinned to the byte.
+ * What an active probe of the flow's path found: it carries at most pmtu
+ * (IP packet size of the flow's own layer), or nothing answers even small
+ * probes (dead). A suspect or black-hole flow whose lost segment is larger
+ * than pmtu is a black hole, its wall pinned to the byte; one whose path
+ * carries the lost size, or is dead, is stalled (not an MTU problem).
  */
-void mts_apply_probe(struct mts_assessment *a, int family, const struct mts_flow *f,
-		     unsigned pmtu);
+struct mts_probe_fact {
+	unsigned pmtu;		/* 0: no result */
+	bool dead;
+};
+void mts_apply_probe(struct mts_assessment *a, int family, const struct mts_probe_fact *p);
 
 const char *mts_verdict_name(enum mts_verdict v);
 

@@ -74,7 +74,7 @@ static const struct argp_option watch_options[] = {
 	  "Search the path MTU of each suspect or black-hole flow's destination (or tunnel "
 	  "peer) with DF probes, once per destination a minute, to pin the wall", 0 },
 	{ "probe-rate", OPT_PROBE_RATE, "PPS", 0, "With --probe: probe packets a second at most "
-	  "(default 10)", 0 },
+	  "(default 50)", 0 },
 	{ 0 }
 };
 

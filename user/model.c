@@ -125,7 +125,7 @@ bool mts_model_update(struct mts_model *m, struct mts_track *t, const struct mts
 	if (rec->ifindex)
 		t->ifindex = rec->ifindex;
 	v = mts_assess(&m->cfg, &t->key, rec, now_ticks, before, &a);
-	mts_apply_probe(&a, t->key.family, rec, t->probe_pmtu);
+	mts_apply_probe(&a, t->key.family, &t->probe);
 	v = a.verdict;
 	if (v == before && !a.wall_high) {	/* a diagnosis that stands keeps its wall */
 		a.wall_low = t->a.wall_low;

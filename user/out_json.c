@@ -84,6 +84,10 @@ void mts_json_verdict(FILE *f, const struct mts_report *r)
 		if (r->tunnel_mtu)
 			json_object_object_add(o, "tunnel_mtu", json_object_new_int(r->tunnel_mtu));
 	}
+	if (r->confirm) {
+		json_object_object_add(o, "confirm", json_object_new_string(r->confirm));
+		json_object_object_add(o, "probing", json_object_new_boolean(r->probing));
+	}
 	emit(f, o);
 }
 

@@ -83,6 +83,9 @@ void mts_text_verdict(FILE *f, const struct mts_report *r)
 		fprintf(f, "             cause: %s: the sender keeps sending above the MTU its PTBs "
 			"name (PMTU discovery off?); clamp MSS here\n", a->cause);
 	}
+	if (r->confirm)
+		fprintf(f, "             confirm: %s%s\n", r->confirm,
+			r->probing ? "   (watch --probe is running it)" : "");
 	if (a->advice_mtu && (a->verdict == MTS_V_BLACKHOLE || a->verdict == MTS_V_PTB_IGNORED)) {
 		fprintf(f, "             fix: MTU %u on %s, clamp TCP MSS to %u:\n",
 			a->advice_mtu, r->iface, a->advice_mss);

@@ -15,6 +15,10 @@ struct mts_report {
 	 * interface; outer: the datagrams to the endpoint). NULL otherwise. */
 	const char *tunnel, *peer, *endpoint, *layer;
 	unsigned tunnel_mtu;	/* inner flows: the tunnel interface's MTU */
+	/* A suspect only a probe of the path can settle: the command that does
+	 * (NULL otherwise), and whether watch --probe runs it already. */
+	const char *confirm;
+	bool probing;
 };
 
 struct mts_iface_report {

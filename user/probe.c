@@ -49,6 +49,7 @@ struct prober {
 	unsigned sent;		/* packets sent, retries included */
 	unsigned ptb_mtu;	/* smallest MTU a PTB reported for our probes */
 	double next_send;	/* rate limit */
+	double rtt;		/* of the first answered probe (0: none yet) */
 	unsigned char buf[MAX_PROBE];
 };
 
@@ -214,13 +215,29 @@ static int match(struct prober *p, const unsigned char *b, size_t n,
 	return -1;
 }
 
+/*
+ * How long to wait for an answer: the configured timeout until a round trip
+ * is known, then five round trips (50 ms at least), never longer than the
+ * timeout. A search of a dozen sizes, half of them lost, then takes a few
+ * hundred milliseconds on a LAN-scale path instead of seconds.
+ */
+static double wait_s(const struct prober *p)
+{
+	double t = p->o->timeout_ms / 1000.0, r = 5 * p->rtt;
+
+	if (!p->rtt)
+		return t;
+	r = r < 0.05 ? 0.05 : r;
+	return r < t ? r : t;
+}
+
 /* One size, with retries: 1 arrived, 0 did not, -errno on a local error. */
 static int try_size(struct prober *p, unsigned size)
 {
 	for (unsigned attempt = 0; attempt < p->o->tries; attempt++) {
 		__u32 isn = 0;
 		__u16 sport = 0;
-		double deadline;
+		double deadline, sent_at;
 		size_t len;
 
 		if (p->o->cancel && *p->o->cancel)
@@ -234,7 +251,8 @@ static int try_size(struct prober *p, unsigned size)
 				return 0;	/* larger than this host's own route allows */
 			return -errno;
 		}
-		deadline = now_s() + p->o->timeout_ms / 1000.0;
+		sent_at = now_s();
+		deadline = sent_at + wait_s(p);
 		for (double left; (left = deadline - now_s()) > 0;) {
 			struct pollfd pfd = { .fd = p->fd, .events = POLLIN };
 			unsigned char in[2048];
@@ -249,6 +267,8 @@ static int try_size(struct prober *p, unsigned size)
 			if (n < 0)
 				continue;
 			r = match(p, in, n, &from, isn, sport, len - sizeof(struct tcphdr));
+			if (r > 0 && !p->rtt)
+				p->rtt = now_s() - sent_at;
 			if (r >= 0)
 				return r;
 		}
@@ -340,9 +360,17 @@ int mts_probe_run(const struct mts_probe_opts *o, struct mts_probe_result *res,
 	/* Which probe proves delivery: ICMP echo where it passes, else TCP. */
 	res->method = "none";
 	if (o->method != MTS_PROBE_TCP) {
+		struct mts_probe_opts once = *o;
+
 		if (open_socket(p, false, err, errlen))
 			goto out;
+		/* With TCP to fall back on, one unanswered echo is enough to
+		 * move on: ICMP is what firewalls drop most. */
+		if (o->method == MTS_PROBE_AUTO && o->port)
+			once.tries = 1;
+		p->o = &once;
 		r = try_size(p, floor_size);
+		p->o = o;
 		if (r < 0) {
 			snprintf(err, errlen, "sending probes failed: %s", strerror(-r));
 			goto out;
@@ -367,6 +395,9 @@ int mts_probe_run(const struct mts_probe_opts *o, struct mts_probe_result *res,
 				snprintf(err, errlen, "no answer to TCP SYNs of %u bytes to port %u%s",
 					 floor_size, o->port,
 					 o->method == MTS_PROBE_TCP ? "" : " (nor to ICMP echo)");
+			/* A closed port answers a SYN with RST: only a dead path
+			 * (or a firewall dropping both) stays silent to both. */
+			res->dead = r == 0 && o->method == MTS_PROBE_AUTO;
 			goto out;
 		}
 		res->method = "tcp-syn";

@@ -27,6 +27,7 @@ struct mts_probe_result {
 	unsigned first_hop_mtu;		/* this host's route MTU towards dst */
 	const char *method;		/* "icmp-echo", "tcp-syn" */
 	unsigned probes;		/* packets sent, retries included */
+	bool dead;			/* not even the smallest probe was answered, by any method */
 };
 
 /* 0 and res filled, or -1 with a message in err (res->probes still set). */

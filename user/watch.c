@@ -133,13 +133,76 @@ static const struct mts_wg_peer *tunnel_of(const struct watch *w, const struct m
 	return NULL;
 }
 
+/*
+ * What a probe of t's path goes to: the flow's far end (a TCP port it
+ * listens on) or, inside a WireGuard tunnel, the peer's endpoint (whose
+ * closed TCP port answers RST), whose result less the tunnel's overhead is
+ * the inner wall.
+ */
+static void probe_target(const struct watch *w, const struct mts_track *t,
+			 struct mts_probe_req *req)
+{
+	const struct mts_flow_key *k = &t->key;
+	int far = t->a.dir < 0 ? 1 : !t->a.dir;
+	const struct mts_wg_peer *p;
+	struct mts_report r = { 0 };
+	char ep[64];
+
+	memset(req, 0, sizeof(*req));
+	req->key = *k;
+	p = tunnel_of(w, t, &r, ep, sizeof(ep));
+	if (p && p->has_endpoint && !strcmp(r.layer, "inner")) {
+		req->dst.ss_family = p->endpoint.family;
+		req->port = p->port;
+		/* WireGuard: 32 bytes of header, counter and tag, UDP 8, outer IP. */
+		req->overhead = 32 + 8 + (p->endpoint.family == AF_INET ? 20 : 40);
+		if (p->endpoint.family == AF_INET)
+			memcpy(&((struct sockaddr_in *)&req->dst)->sin_addr, p->endpoint.b, 4);
+		else
+			memcpy(&((struct sockaddr_in6 *)&req->dst)->sin6_addr, p->endpoint.b, 16);
+	} else {
+		req->dst.ss_family = k->family;
+		req->port = k->port[far];
+		if (k->family == AF_INET)
+			memcpy(&((struct sockaddr_in *)&req->dst)->sin_addr, k->addr[far], 4);
+		else
+			memcpy(&((struct sockaddr_in6 *)&req->dst)->sin6_addr, k->addr[far], 16);
+	}
+	req->dlen = req->dst.ss_family == AF_INET ? sizeof(struct sockaddr_in)
+						  : sizeof(struct sockaddr_in6);
+}
+
+/* "mtuscope probe DEST:PORT", the command that settles a silent suspect. */
+static const char *confirm_cmd(const struct watch *w, const struct mts_track *t,
+			       char *buf, size_t len)
+{
+	struct mts_probe_req req;
+	char addr[INET6_ADDRSTRLEN] = "?";
+	bool v6;
+
+	if (!t->a.needs_probe || t->a.verdict != MTS_V_SUSPECT)
+		return NULL;
+	probe_target(w, t, &req);
+	v6 = req.dst.ss_family == AF_INET6;
+	inet_ntop(req.dst.ss_family, v6 ? (void *)&((struct sockaddr_in6 *)&req.dst)->sin6_addr
+				      : (void *)&((struct sockaddr_in *)&req.dst)->sin_addr,
+		  addr, sizeof(addr));
+	snprintf(buf, len, "mtuscope probe %s%s%s:%u%s", v6 ? "[" : "", addr, v6 ? "]" : "",
+		 req.port, req.overhead ? "  (the tunnel carries its path MTU less " : "");
+	if (req.overhead)
+		snprintf(buf + strlen(buf), len - strlen(buf), "%u)", req.overhead);
+	return buf;
+}
+
 static void report(struct watch *w, const struct mts_track *t, double now)
 {
 	const char *name = w->source ?: mts_loader_ifname(&w->L, t->ifindex);
-	char unknown[24], ep[64];
+	char unknown[24], ep[64], confirm[128];
 	struct mts_report r = { .ts = now, .t = t };
 
 	tunnel_of(w, t, &r, ep, sizeof(ep));
+	r.confirm = confirm_cmd(w, t, confirm, sizeof(confirm));
+	r.probing = w->ap != NULL;
 
 	if (!name) {
 		snprintf(unknown, sizeof(unknown), "if%u", t->ifindex);
@@ -154,45 +217,16 @@ static void report(struct watch *w, const struct mts_track *t, double now)
 		mts_text_verdict(stdout, &r);
 }
 
-/*
- * --probe: a suspect or black-hole flow gets one path MTU search, of its
- * far end (a TCP port it listens on) or, inside a WireGuard tunnel, of the
- * peer's endpoint (whose closed TCP port answers RST), whose result less the
- * tunnel's overhead is the inner wall.
- */
+/* --probe: a suspect or black-hole flow gets one path MTU search. */
 static void maybe_probe(struct watch *w, struct mts_track *t)
 {
-	const struct mts_flow_key *k = &t->key;
-	int far = t->a.dir < 0 ? 1 : !t->a.dir;
-	struct mts_probe_req req = { .key = *k };
-	const struct mts_wg_peer *p;
-	struct mts_report r = { 0 };
-	char ep[64];
+	struct mts_probe_req req;
 
 	if (!w->ap || t->probe_asked ||
 	    (t->a.verdict != MTS_V_SUSPECT && t->a.verdict != MTS_V_BLACKHOLE))
 		return;
 	t->probe_asked = true;
-	p = tunnel_of(w, t, &r, ep, sizeof(ep));
-	if (p && p->has_endpoint && !strcmp(r.layer, "inner")) {
-		req.dst.ss_family = p->endpoint.family;
-		req.port = p->port;
-		/* WireGuard: 32 bytes of header, counter and tag, UDP 8, outer IP. */
-		req.overhead = 32 + 8 + (p->endpoint.family == AF_INET ? 20 : 40);
-		if (p->endpoint.family == AF_INET)
-			memcpy(&((struct sockaddr_in *)&req.dst)->sin_addr, p->endpoint.b, 4);
-		else
-			memcpy(&((struct sockaddr_in6 *)&req.dst)->sin6_addr, p->endpoint.b, 16);
-	} else {
-		req.dst.ss_family = k->family;
-		req.port = k->port[far];
-		if (k->family == AF_INET)
-			memcpy(&((struct sockaddr_in *)&req.dst)->sin_addr, k->addr[far], 4);
-		else
-			memcpy(&((struct sockaddr_in6 *)&req.dst)->sin6_addr, k->addr[far], 16);
-	}
-	req.dlen = req.dst.ss_family == AF_INET ? sizeof(struct sockaddr_in)
-						: sizeof(struct sockaddr_in6);
+	probe_target(w, t, &req);
 	mts_autoprobe_ask(w->ap, &req);
 }
 
@@ -210,7 +244,9 @@ static void probe_results(struct watch *w)
 			  ? (void *)&((struct sockaddr_in *)&d.req.dst)->sin_addr
 			  : (void *)&((struct sockaddr_in6 *)&d.req.dst)->sin6_addr, addr, sizeof(addr));
 		if (t && inner)
-			t->probe_pmtu = inner;
+			t->probe.pmtu = inner;
+		if (t && d.rc && d.res.dead)
+			t->probe.dead = true;
 		if (w->quiet)
 			continue;
 		if (w->o->json) {
@@ -284,7 +320,7 @@ static void wireguard_advice(const struct watch *w, struct mts_track *t)
 	unsigned m;
 	char ep[64];
 
-	if (!a->wall_low || !a->advice_mtu || t->probe_pmtu ||
+	if (!a->wall_low || !a->advice_mtu || t->probe.pmtu ||
 	    (a->verdict != MTS_V_BLACKHOLE && a->verdict != MTS_V_SUSPECT))
 		return;
 	tunnel_of(w, t, &r, ep, sizeof(ep));

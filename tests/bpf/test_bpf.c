@@ -1241,6 +1241,59 @@ static bool test_gso_skb_counted_per_segment(void)
 	return true;
 }
 
+/* Watching began mid-connection (maybe mid-stall): a flow first seen with
+ * a large DF data segment is marked joined and userspace is told at once,
+ * since the next resend may come after minutes of backoff. */
+static bool test_flow_first_seen_with_large_data_is_joined_and_told(void)
+{
+	struct tcp4_pkt pkt;
+	size_t len = server_data4(&pkt, SEQ0, MSS);
+	struct mts_flow_key k = conn4();
+	struct mts_flow f;
+
+	EGRESS(&pkt, len);
+	ASSERT_TRUE(get_flow(&k, &f), "flow");
+	ASSERT_EQ(f.dir[1].xflags, MTS_X_JOINED, "joined");
+	ASSERT_EQ(f.dir[0].xflags, 0, "the other end: nothing seen of it");
+	ASSERT_EQ(read_events(), 1, "events");
+	ASSERT_EQ(events[0].type, MTS_EV_JOINED, "event type");
+	ASSERT_EQ(events[0].dir, 1, "event dir");
+	ASSERT_EQ(events[0].size, FULL4, "event size");
+	return true;
+}
+
+static bool test_flow_first_seen_with_small_data_is_joined_silently(void)
+{
+	struct tcp4_pkt pkt;
+	size_t len = server_data4(&pkt, SEQ0, 100);
+	struct mts_flow_key k = conn4();
+	struct mts_flow f;
+
+	EGRESS(&pkt, len);
+	ASSERT_TRUE(get_flow(&k, &f), "flow");
+	ASSERT_EQ(f.dir[1].xflags, MTS_X_JOINED, "joined");
+	ASSERT_EQ(read_events(), 0, "no event: no wall holds a small segment");
+	return true;
+}
+
+static bool test_flow_born_with_syn_is_not_joined(void)
+{
+	struct tcp4_pkt pkt;
+	struct mts_flow_key k = conn4();
+	struct mts_flow f;
+	size_t len;
+
+	len = tcp4(&pkt, CLIENT4, CLIENT_PORT, SERVER4, SERVER_PORT, CLIENT_ISN, 0, TH_SYN, 0);
+	EGRESS(&pkt, len);
+	len = tcp4(&pkt, CLIENT4, CLIENT_PORT, SERVER4, SERVER_PORT, CLIENT_ISN + 1, 0,
+		   TH_ACK, MSS);
+	EGRESS(&pkt, len);
+	ASSERT_TRUE(get_flow(&k, &f), "flow");
+	ASSERT_EQ(f.dir[0].xflags, 0, "not joined");
+	ASSERT_EQ(read_events(), 0, "no event");
+	return true;
+}
+
 static bool test_syn_on_reused_tuple_resets_record(void)
 {
 	struct tcp4_pkt pkt;
@@ -1309,18 +1362,18 @@ static bool test_large_retransmission_opens_hole(void)
 	ASSERT_TRUE(read_counters(0, EG, &c), "read counters");
 	ASSERT_CNT(&c, RTX_LARGE, 2);
 	ASSERT_CNT(&c, RTX_SMALL, 0);
-	ASSERT_CNT(&c, EVENTS, 2);
+	ASSERT_CNT(&c, EVENTS, 3);		/* joined mid-connection, then the hole twice */
 	ASSERT_TRUE(get_flow(&k, &f), "flow");
 	ASSERT_EQ(f.dir[1].rtx_large, 2, "rtx_large");
 	ASSERT_EQ(f.dir[1].hole_rtx, 2, "hole_rtx");
 	ASSERT_EQ(f.dir[1].hole_seq, SEQ0, "hole_seq");
 	ASSERT_EQ(f.dir[1].hole_size, FULL4, "hole_size");
 	ASSERT_EQ(f.dir[1].t_hole, TICKS(t_rtx), "t_hole = first retransmission");
-	ASSERT_EQ(read_events(), 2, "events");
-	ASSERT_EQ(events[0].type, MTS_EV_HOLE, "event type");
-	ASSERT_EQ(events[0].dir, 1, "event dir");
-	ASSERT_EQ(events[0].size, FULL4, "event size");
-	ASSERT_TRUE(!memcmp(&events[0].key, &k, sizeof(k)), "event key");
+	ASSERT_EQ(read_events(), 3, "events");
+	ASSERT_EQ(events[1].type, MTS_EV_HOLE, "event type");
+	ASSERT_EQ(events[1].dir, 1, "event dir");
+	ASSERT_EQ(events[1].size, FULL4, "event size");
+	ASSERT_TRUE(!memcmp(&events[1].key, &k, sizeof(k)), "event key");
 	return true;
 }
 
@@ -1594,7 +1647,7 @@ static bool test_frag_needed_sets_ptb_on_quoted_sender(void)
 
 	len = server_data4(&data, SEQ0, MSS);
 	EGRESS(&data, len);
-	advance_ms(5);
+	advance_ms(60);		/* past the per-flow event gap after the joined event */
 	len = ptb4(&ptb, 1400, SEQ0);
 	INGRESS(&ptb, len);
 	ASSERT_TRUE(read_counters(0, IN, &c), "read counters");
@@ -1611,10 +1664,10 @@ static bool test_frag_needed_sets_ptb_on_quoted_sender(void)
 	ASSERT_EQ(f.dir[1].t_ptb, TICKS(clock_ns), "t_ptb");
 	ASSERT_EQ(f.dir[1].ptb_tx, 0, "ptb_tx");
 	ASSERT_TRUE(dir_is_empty(&f.dir[0]), "client direction untouched");
-	ASSERT_EQ(read_events(), 1, "events");
-	ASSERT_EQ(events[0].type, MTS_EV_PTB, "event type");
-	ASSERT_EQ(events[0].dir, 1, "event dir");
-	ASSERT_EQ(events[0].mtu, 1400, "event mtu");
+	ASSERT_EQ(read_events(), 2, "events: joined, PTB");
+	ASSERT_EQ(events[1].type, MTS_EV_PTB, "event type");
+	ASSERT_EQ(events[1].dir, 1, "event dir");
+	ASSERT_EQ(events[1].mtu, 1400, "event mtu");
 	return true;
 }
 
@@ -1668,7 +1721,8 @@ static bool test_ptb_with_truncated_quote_is_counted(void)
 	ASSERT_TRUE(get_flow(&k, &f), "flow");
 	ASSERT_EQ(f.dir[1].ptb_rx, 0, "not matched: ptb_rx");
 	ASSERT_EQ(f.dir[1].ptb_mtu, 0, "not matched: ptb_mtu");
-	ASSERT_EQ(read_events(), 0, "events");
+	ASSERT_EQ(read_events(), 1, "events: the joined flow's only");
+	ASSERT_EQ(events[0].type, MTS_EV_JOINED, "no PTB event");
 	return true;
 }
 
@@ -2132,6 +2186,9 @@ int main(void)
 
 	/* flow records */
 	RUN_FRESH(test_egress_data_creates_flow_record);
+	RUN_FRESH(test_flow_first_seen_with_large_data_is_joined_and_told);
+	RUN_FRESH(test_flow_first_seen_with_small_data_is_joined_silently);
+	RUN_FRESH(test_flow_born_with_syn_is_not_joined);
 	RUN_FRESH(test_both_directions_share_canonical_record);
 	RUN_FRESH(test_same_address_ends_ordered_by_port);
 	RUN_FRESH(test_pure_ack_at_egress_creates_no_flow);

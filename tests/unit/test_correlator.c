@@ -1169,6 +1169,200 @@ static bool test_young_hole_across_tick_wrap_is_not_suspect(void)
 	return true;
 }
 
+/* ------------------------------------------------ joined mid-connection */
+
+/*
+ * Watching began while end s was stalled: the first packet seen of it was
+ * one resend of its head, size bytes, DF, and nothing has come back since
+ * (the record as tcp_egress makes it: the resend looks like new data).
+ */
+static struct mts_flow joined(int s, unsigned size, unsigned hdrs)
+{
+	struct mts_flow f = { .t_first = at(0), .seen = 1, .ifindex = 3 };
+	struct mts_dir *d = &f.dir[s];
+	__u32 seq = iss(s) + 1 + 700 * 1448;
+
+	d->snd_nxt = seq + size - hdrs;
+	d->seg_max = size;
+	d->probe_seq = seq;
+	d->probe_size = size;
+	d->probe_plen = size - hdrs;
+	d->big_seq = seq;
+	d->flags = MTS_F_SND | MTS_F_DF | MTS_F_PROBE | MTS_F_BIG;
+	d->xflags = MTS_X_JOINED;
+	return f;
+}
+
+static bool test_joined_mid_stall_one_resend_is_suspect(void)
+{
+	struct mts_flow_key k = key4();
+	struct mts_flow f = joined(0, 1500, V4_HDRS);
+	struct mts_assessment a = judge(&k, &f, at(1100), MTS_V_NONE);
+
+	ASSERT_VERDICT(a, MTS_V_SUSPECT);
+	ASSERT_TRUE(a.needs_probe, "only a probe can settle it");
+	ASSERT_TRUE(strstr(a.why, "joined mid-stall") != NULL, "why says joined mid-stall");
+	ASSERT_EQ(a.lost, 1500, "the segment that does not get through");
+	return true;
+}
+
+static bool test_joined_mid_stall_within_a_second_is_not_yet_suspect(void)
+{
+	struct mts_flow_key k = key4();
+	struct mts_flow f = joined(0, 1500, V4_HDRS);
+	struct mts_assessment a = judge(&k, &f, at(400), MTS_V_NONE);
+
+	ASSERT_VERDICT(a, MTS_V_HEALTHY);
+	return true;
+}
+
+static bool test_joined_healthy_flow_acked_is_not_suspect(void)
+{
+	/* Joined mid-transfer on a working path: the ACK covered the first
+	 * segment seen (delivered: the probe is done, deliv_max its size). */
+	struct mts_flow_key k = key4();
+	struct mts_flow f = joined(0, 1500, V4_HDRS);
+	struct mts_dir *d = &f.dir[0];
+	struct mts_assessment a;
+
+	d->flags = (d->flags | MTS_F_ACK) & ~(MTS_F_PROBE | MTS_F_BIG);
+	d->snd_una = d->snd_nxt;
+	d->deliv_max = 1500;
+	d->t_ack = at(1);
+	a = judge(&k, &f, at(5000), MTS_V_NONE);
+	ASSERT_VERDICT(a, MTS_V_HEALTHY);
+	return true;
+}
+
+static bool test_joined_small_segment_unanswered_is_not_suspect(void)
+{
+	/* An idle interactive flow's keystroke, joined: no wall holds 120 bytes. */
+	struct mts_flow_key k = key4();
+	struct mts_flow f = joined(0, 120, V4_HDRS);
+	struct mts_assessment a = judge(&k, &f, at(3000), MTS_V_NONE);
+
+	ASSERT_NOT_VERDICT(a, MTS_V_SUSPECT);
+	return true;
+}
+
+static bool test_joined_mid_stall_resent_again_is_suspect_not_stalled(void)
+{
+	/* The next resend comes after the backoff, still unanswered: silence
+	 * about a large segment is no proof of a dead path. */
+	struct mts_flow_key k = key6();
+	struct mts_flow f = joined(0, 1500, V6_HDRS);
+	struct mts_dir *d = &f.dir[0];
+	struct mts_assessment a;
+
+	d->hole_seq = d->probe_seq;
+	resend_head(d, 1500, 2, 13000);
+	d->hole_seq = d->probe_seq;
+	a = judge(&k, &f, at(26000), MTS_V_NONE);
+	ASSERT_NOT_VERDICT(a, MTS_V_STALLED);
+	ASSERT_VERDICT(a, MTS_V_SUSPECT);
+	ASSERT_TRUE(a.needs_probe, "only a probe can settle it");
+	return true;
+}
+
+static bool test_large_resent_silent_never_delivered_is_suspect_not_stalled(void)
+{
+	/* Watched from the handshake: the first full-size burst vanished and
+	 * its head is resent with no answer at all. A wall and a dead path look
+	 * alike here; the flow never delivered this size. */
+	struct mts_flow_key k = key4();
+	struct mts_flow f = { .t_first = at(0), .seen = 1400, .ifindex = 3 };
+	struct mts_dir *d = &f.dir[0];
+	struct mts_assessment a;
+
+	d->snd_una = iss(0) + 1;
+	d->snd_nxt = d->snd_una + 10 * 1448;
+	d->t_ack = at(0);
+	d->seg_max = 1500;
+	d->flags = MTS_F_SND | MTS_F_ACK | MTS_F_DF;
+	resend_head(d, 1500, 4, 200);
+	a = judge(&k, &f, at(3100), MTS_V_NONE);
+	ASSERT_VERDICT(a, MTS_V_SUSPECT);
+	ASSERT_TRUE(a.needs_probe, "only a probe can settle it");
+	return true;
+}
+
+/* A probe's finding applied to an assessment, as the model does each tick. */
+static struct mts_assessment probed(const struct mts_flow_key *k, const struct mts_flow *f,
+				    __u32 now, unsigned pmtu, bool dead)
+{
+	struct mts_assessment a = judge(k, f, now, MTS_V_NONE);
+	struct mts_probe_fact p = { .pmtu = pmtu, .dead = dead };
+
+	mts_apply_probe(&a, k->family, &p);
+	return a;
+}
+
+static bool test_joined_probe_below_segment_is_blackhole_to_the_byte(void)
+{
+	struct mts_flow_key k = key4();
+	struct mts_flow f = joined(0, 1500, V4_HDRS);
+	struct mts_assessment a = probed(&k, &f, at(1100), 1419, false);
+
+	ASSERT_VERDICT(a, MTS_V_BLACKHOLE);
+	ASSERT_EQ(a.wall_low, 1419, "wall_low: the path MTU");
+	ASSERT_EQ(a.wall_high, 1420, "wall_high: one more");
+	ASSERT_EQ(a.advice_mtu, 1419, "advice MTU");
+	ASSERT_EQ(a.advice_mss, 1379, "advice MSS");
+	ASSERT_TRUE(!a.needs_probe, "settled");
+	return true;
+}
+
+static bool test_joined_probe_dead_path_is_stalled(void)
+{
+	struct mts_flow_key k = key4();
+	struct mts_flow f = joined(0, 1500, V4_HDRS);
+	struct mts_assessment a = probed(&k, &f, at(1100), 0, true);
+
+	ASSERT_NOT_VERDICT(a, MTS_V_BLACKHOLE);
+	ASSERT_VERDICT(a, MTS_V_STALLED);
+	ASSERT_EQ(a.advice_mtu, 0, "no MTU advice for a dead path");
+	return true;
+}
+
+static bool test_joined_probe_path_carries_segment_is_stalled(void)
+{
+	struct mts_flow_key k = key6();
+	struct mts_flow f = joined(0, 1500, V6_HDRS);
+	struct mts_assessment a = probed(&k, &f, at(1100), 1500, false);
+
+	ASSERT_NOT_VERDICT(a, MTS_V_BLACKHOLE);
+	ASSERT_VERDICT(a, MTS_V_STALLED);
+	return true;
+}
+
+static bool test_probe_never_turns_answered_suspect_into_stalled(void)
+{
+	/* ACKs come back (the hole is young, not silent): a dead probe result
+	 * must not make it a dead path. */
+	struct mts_flow_key k = key4();
+	struct mts_flow f = bulk(0, 1500, V4_HDRS, 300, 100);
+	struct mts_dir *d = &f.dir[0];
+	struct mts_assessment a;
+
+	d->snd_nxt += 10 * 1448;
+	d->deliv_max = 1000;
+	resend_head(d, 1500, 1, 300);
+	d->t_ack = at(310);
+	a = probed(&k, &f, at(600), 0, true);
+	ASSERT_VERDICT(a, MTS_V_SUSPECT);
+	return true;
+}
+
+static bool test_blackhole_does_not_weaken_to_suspect(void)
+{
+	struct mts_flow_key k = key4();
+	struct mts_flow f = joined(0, 1500, V4_HDRS);
+	struct mts_assessment a = judge(&k, &f, at(2000), MTS_V_BLACKHOLE);
+
+	ASSERT_VERDICT(a, MTS_V_BLACKHOLE);
+	return true;
+}
+
 int main(void)
 {
 	RUN(test_healthy_bulk_transfer);
@@ -1230,6 +1424,17 @@ int main(void)
 	RUN(test_ack_after_wrap_is_not_silent);
 	RUN(test_suspect_age_across_tick_wrap);
 	RUN(test_young_hole_across_tick_wrap_is_not_suspect);
+	RUN(test_joined_mid_stall_one_resend_is_suspect);
+	RUN(test_joined_mid_stall_within_a_second_is_not_yet_suspect);
+	RUN(test_joined_healthy_flow_acked_is_not_suspect);
+	RUN(test_joined_small_segment_unanswered_is_not_suspect);
+	RUN(test_joined_mid_stall_resent_again_is_suspect_not_stalled);
+	RUN(test_large_resent_silent_never_delivered_is_suspect_not_stalled);
+	RUN(test_joined_probe_below_segment_is_blackhole_to_the_byte);
+	RUN(test_joined_probe_dead_path_is_stalled);
+	RUN(test_joined_probe_path_carries_segment_is_stalled);
+	RUN(test_probe_never_turns_answered_suspect_into_stalled);
+	RUN(test_blackhole_does_not_weaken_to_suspect);
 
 	return TL_EXIT();
 }
