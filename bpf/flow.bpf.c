@@ -579,6 +579,77 @@ static __always_inline __u8 tcp_retransmit(struct pctx *x, struct mts_flow *f,
 	return fl;
 }
 
+/* The MSS a SYN announces, from its first option, where every stack puts
+ * it (0: none there). */
+static __always_inline __u16 syn_mss(struct __sk_buff *skb, __u32 opt_off, __u32 opt_len)
+{
+	void *data = (void *)(long)skb->data, *end = (void *)(long)skb->data_end;
+	__u8 *o;
+
+	if (opt_off > MTS_PULL_BYTES || opt_len < 4)
+		return 0;
+	asm volatile("" : "+r"(opt_off));
+	o = data + (opt_off & 511);
+	if ((void *)(o + 4) > end || o[0] != 2 || o[1] != 4)
+		return 0;
+	return o[2] << 8 | o[3];
+}
+
+/* The IP size of a full segment between the two ends: the smaller MSS
+ * both announced plus the headers (options eat into the payload, not the
+ * size). Unknown MSS: anything above "large". */
+static __always_inline __u32 full_size(const struct mts_flow *f, const struct pkt *p)
+{
+	__u32 a = f->dir[0].syn_mss, b = f->dir[1].syn_mss, m = a < b ? a : b;
+
+	if (!m)
+		return cfg_large_bytes + 1;
+	return m + (p->t.family == AF_INET ? 40 : 60);
+}
+
+/*
+ * Data of sender s arrived at this ingress. A segment that starts past the
+ * highest byte seen leaves a gap: those bytes were sent and lost before
+ * they got here. Where the wall stands before this gateway, the lost ones
+ * are the full-size segments and only smaller ones (a write's tail) pass;
+ * userspace hears of a gap that opens while no full-size segment has ever
+ * arrived.
+ */
+static __always_inline void tcp_arrived(struct pctx *x, struct mts_flow *f, const union fkey *k,
+					int s, struct mts_dir *a, const struct pkt *p)
+{
+	__u32 end = p->seq + p->plen, nxt = a->arr_nxt;
+	__u8 xf = a->xflags;
+
+	if (p->seg_size > a->arr_max)
+		a->arr_max = p->seg_size;
+	if (!(xf & MTS_X_ARR)) {
+		nxt = end;
+		xf |= MTS_X_ARR;
+	} else if (seq_after(p->seq, nxt)) {
+		if (!(xf & MTS_X_GAP)) {
+			__u32 len = p->seq - nxt;
+
+			a->gap_seq = nxt;
+			a->gap_len = len > 0xffff ? 0xffff : len;
+			a->t_gap = now(x);
+			f->in_ifindex = x->skb->ifindex;
+			xf |= MTS_X_GAP;
+			if (a->arr_max < full_size(f, p))
+				emit(x, f, k, MTS_EV_GAP, s, p->seg_size, 0);
+		}
+		nxt = end;
+	} else {
+		/* A resend reached the gap: whatever held it back let this through. */
+		if ((xf & MTS_X_GAP) && !seq_after(p->seq, a->gap_seq) && seq_after(end, a->gap_seq))
+			xf &= ~MTS_X_GAP;
+		if (seq_after(end, nxt))
+			nxt = end;
+	}
+	a->arr_nxt = nxt;
+	a->xflags = xf;
+}
+
 static __always_inline void tcp_egress(struct pctx *x, const struct pkt *p)
 {
 	union fkey k;
@@ -614,6 +685,7 @@ static __always_inline void tcp_egress(struct pctx *x, const struct pkt *p)
 		}
 		d->snd_nxt = p->seq + 1;
 		d->flags |= MTS_F_SND;
+		d->syn_mss = syn_mss(x->skb, p->opt_off, p->opt_len);
 		return;
 	}
 	fl = d->flags;
@@ -795,6 +867,15 @@ static __always_inline void tcp_ingress(struct pctx *x, const struct pkt *p)
 		 * record says nothing about it. */
 		flow_forget(f);
 		return;
+	}
+	/* What the packet's sender sent, as it arrives here. */
+	if (p->tcp_flags & TCPF_SYN) {
+		d = &f->dir[s & 1];
+		d->arr_nxt = p->seq + 1;
+		d->xflags |= MTS_X_ARR;
+		d->syn_mss = syn_mss(x->skb, p->opt_off, p->opt_len);
+	} else if (p->plen) {
+		tcp_arrived(x, f, &k, s, &f->dir[s & 1], p);
 	}
 
 	/* This packet acknowledges what the other end sent. */

@@ -58,11 +58,19 @@ struct mts_flow_key {
 /* mts_dir.xflags */
 #define MTS_X_JOINED	0x01	/* this sender's first packet seen was data, not a SYN:
 				 * watching began mid-connection (maybe mid-stall) */
+#define MTS_X_ARR	0x02	/* arr_nxt is valid */
+#define MTS_X_GAP	0x04	/* bytes from gap_seq on never arrived here, later ones did */
 
 /*
- * One direction of a flow: 72 bytes. Sizes are IP packet sizes of one wire
+ * One direction of a flow: 88 bytes. Sizes are IP packet sizes of one wire
  * segment (a GSO/GRO skb counts as its segments). Per-flow counters
  * saturate; interface counters are exact.
+ *
+ * Most fields follow data this sender puts on the wire through an egress
+ * (and what comes back for it). The arr_* and gap_* fields follow the same
+ * sender's data arriving at an ingress: where the wall stands before this
+ * gateway (a download through the hole), the large segments never arrive
+ * and the gap they leave in the sequence space is what this box can see.
  */
 struct mts_dir {
 	__u32 snd_nxt;		/* end of the highest data sent */
@@ -92,7 +100,13 @@ struct mts_dir {
 	__u8  hole_rtx;		/* consecutive retransmissions of hole_seq */
 	__u8  flags;		/* MTS_F_* */
 	__u8  xflags;		/* MTS_X_* */
-	__u8  spare[3];
+	__u8  pad;
+	__u16 syn_mss;		/* MSS this end announced in its SYN (0: not seen) */
+	__u16 arr_max;		/* largest segment of this sender that arrived */
+	__u16 gap_len;		/* bytes missing at gap_seq when the gap opened (saturates) */
+	__u32 arr_nxt;		/* end of the highest data that arrived */
+	__u32 gap_seq;		/* first byte that never arrived (MTS_X_GAP) */
+	__u32 t_gap;		/* when that gap opened */
 };
 
 struct mts_flow {
@@ -101,6 +115,8 @@ struct mts_flow {
 	__u32 seen;		/* jiffies (low 32 bits) of the latest packet: recency */
 	__u32 t_event;		/* latest event sent (rate limit) */
 	__u32 ifindex;		/* interface data last left through */
+	__u32 in_ifindex;	/* interface a gap in arriving data was last seen on */
+	__u32 pad;		/* slots stay a multiple of 8 bytes: the key is read as words */
 };
 
 /*
@@ -158,9 +174,9 @@ static inline __u32 mts_set_bits(__u32 flows)
 }
 
 /* The kernel's memory per flow is one slot: keep it within 256 bytes. */
-_Static_assert(sizeof(struct mts_dir) == 72, "mts_dir layout changed");
-_Static_assert(sizeof(struct mts_flow) == 160, "mts_flow outgrew its budget");
-_Static_assert(sizeof(struct mts_slot) == 200, "mts_slot layout changed");
+_Static_assert(sizeof(struct mts_dir) == 88, "mts_dir layout changed");
+_Static_assert(sizeof(struct mts_flow) == 200, "mts_flow outgrew its budget");
+_Static_assert(sizeof(struct mts_slot) == 240, "mts_slot layout changed");
 _Static_assert(sizeof(struct mts_flow_key) == 40, "mts_flow_key layout changed");
 
 enum mts_event_type {
@@ -169,6 +185,7 @@ enum mts_event_type {
 	MTS_EV_OVERSIZE,	/* DF segment too big for its route */
 	MTS_EV_FIN,		/* a watched flow closed */
 	MTS_EV_JOINED,		/* first seen mid-connection with a large DF segment */
+	MTS_EV_GAP,		/* arriving data skipped bytes while no full-size segment ever arrived */
 };
 
 struct mts_event {

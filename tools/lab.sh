@@ -4,7 +4,8 @@
 #   lan host --- gw --- rtr --- far
 #
 # gw is the gateway mtuscope watches. rtr's onward link (rtr -> far) has a
-# small MTU (default 1400) and rtr's firewall drops ICMP, so the
+# small MTU (default 1400; --wall-side gw puts it on rtr's link towards gw
+# instead, where downloads from far meet it) and rtr's firewall drops ICMP, so the
 # frag-needed / packet-too-big it would send never reaches anyone: a black
 # hole. Only rtr's own interface towards far gets the small MTU: far itself
 # keeps 1500, so its advertised MSS does not hide the problem.
@@ -22,8 +23,9 @@
 # P-rtr, P-far and every interface, so several labs can coexist):
 #   up [options]         build it (see usage), print its description
 #   env                  print the lab's description (shell variables)
-#   send [--bytes N] [--port N] [--timeout SEC] [--to 1|2]
-#                        transfer N bytes lan host -> far; print the bytes
+#   send [--bytes N] [--port N] [--timeout SEC] [--to 1|2] [--reverse]
+#                        transfer N bytes lan host -> far (--reverse: the
+#                        lan host downloads them from far); print the bytes
 #                        received; exit 0 only if all arrived
 #   fix --mtu M --mss S  set the tunnel MTU (wg) or gw's onward MTU (plain)
 #                        and clamp TCP MSS on gw's FORWARD chain
@@ -38,10 +40,10 @@ STATE_DIR=/run/mtuscope-lab
 usage() {
 	cat <<EOF
 usage: $0 COMMAND [--prefix P] [options]
-  up   [--mode plain|wg] [--family 4|6] [--wall MTU|none] [--icmp drop|allow] [--peers 1|2]
+  up   [--mode plain|wg] [--family 4|6] [--wall MTU|none] [--wall-side far|gw] [--icmp drop|allow] [--peers 1|2]
        [--nat] [--loss PCT] [--rate RATE --limit BYTES]
        [--v4 A.B.C] [--v6 2001:db8:X] [--tun4 198.18.X] [--tun6 2001:db8:Y]
-  env | send [--bytes N] [--port N] [--timeout SEC] [--to 1|2] | fix --mtu M --mss S | cut | down
+  env | send [--bytes N] [--port N] [--timeout SEC] [--to 1|2] [--reverse] | fix --mtu M --mss S | cut | down
 EOF
 	exit 64
 }
@@ -52,17 +54,19 @@ die() { echo "lab.sh: $*" >&2; exit 1; }
 cmd=$1
 shift
 
-P=mtl MODE=plain FAMILY=4 WALL=1400 ICMP=drop NAT=0 LOSS= RATE= LIMIT= PEERS=1 TO=1
+P=mtl MODE=plain FAMILY=4 WALL=1400 WALL_SIDE=far ICMP=drop NAT=0 LOSS= RATE= LIMIT= PEERS=1 TO=1
 V4=203.0.113 V6=2001:db8:113 TUN4=198.18.0 TUN6=2001:db8:18
-BYTES=4000000 PORT=5001 TIMEOUT=30 FIX_MTU= FIX_MSS=
+BYTES=4000000 PORT=5001 TIMEOUT=30 FIX_MTU= FIX_MSS= REVERSE=0
 while [ $# -gt 0 ]; do
 	case $1 in
 	--prefix) P=$2 ;;
 	--mode) MODE=$2 ;;
 	--family) FAMILY=$2 ;;
 	--wall) WALL=$2 ;;
+	--wall-side) WALL_SIDE=$2 ;;
 	--icmp) ICMP=$2 ;;
 	--nat) NAT=1; shift; continue ;;
+	--reverse) REVERSE=1; shift; continue ;;
 	--peers) PEERS=$2 ;;
 	--to) TO=$2 ;;
 	--loss) LOSS=$2 ;;
@@ -167,6 +171,7 @@ up() {
 	case $FAMILY in 4|6) ;; *) die "--family: 4 or 6" ;; esac
 	case $ICMP in drop|allow) ;; *) die "--icmp: drop or allow" ;; esac
 	[ "$WALL" = none ] || [[ $WALL =~ ^[0-9]+$ ]] || die "--wall: an MTU or none"
+	case $WALL_SIDE in far | gw) ;; *) die "--wall-side: far or gw" ;; esac
 	if [ -n "$RATE" ] && [ -z "$LIMIT" ]; then die "--rate needs --limit"; fi
 	case $PEERS in 1) ;; 2) [ "$MODE" = wg ] || die "--peers 2 needs --mode wg" ;;
 		*) die "--peers: 1 or 2" ;; esac
@@ -218,8 +223,14 @@ up() {
 		nsx $NS_RTR ip -6 route add "$V6:1::/64" via "$(a6 2 1)"
 	fi
 
-	# The wall: rtr's onward interface only.
-	[ "$WALL" = none ] || nsx $NS_RTR ip link set $IF_RTR_OUT mtu "$WALL"
+	# The wall: one interface of rtr, onward (towards far) or back towards gw.
+	if [ "$WALL" != none ]; then
+		if [ "$WALL_SIDE" = far ]; then
+			nsx $NS_RTR ip link set $IF_RTR_OUT mtu "$WALL"
+		else
+			nsx $NS_RTR ip link set $IF_RTR_IN mtu "$WALL"
+		fi
+	fi
 
 	# rtr's firewall. Its own frag-needed / PTB leaves through OUTPUT;
 	# FORWARD covers any from further on. Neighbour discovery is not
@@ -239,10 +250,11 @@ up() {
 				--probability "$p" -j DROP
 		done
 	fi
-	# A congested bottleneck with a short queue: tail drops.
+	# A congested bottleneck with a short queue, both ways: tail drops.
 	if [ -n "$RATE" ]; then
-		nsx $NS_RTR tc qdisc add dev $IF_RTR_OUT root tbf rate "$RATE" \
-			burst 16kb limit "$LIMIT"
+		for i in $IF_RTR_OUT $IF_RTR_IN; do
+			nsx $NS_RTR tc qdisc add dev $i root tbf rate "$RATE" burst 16kb limit "$LIMIT"
+		done
 	fi
 
 	local dst4 dst6 watch_ifs
@@ -315,6 +327,13 @@ load_state() {
 	. "$STATE"
 }
 
+wait_listen() {
+	for _ in $(seq 50); do
+		nsx $LAB_NS_FAR ss -Hltn "sport = :$PORT" | grep -q . && break
+		sleep 0.05
+	done
+}
+
 send() {
 	load_state
 	local listen connect
@@ -337,21 +356,28 @@ send() {
 	out=$(mktemp)
 	trap 'rc=$?; kill $rpid $spid 2>/dev/null || :; rm -f "$out"; exit $rc' EXIT
 	trap 'exit 143' TERM INT
+	# far listens; the data goes to it (upload) or comes from it (--reverse).
 	# (the inner timeout stays in the outer one's group, and on its own
 	# expiry stops socat only: wc still prints what had arrived)
-	timeout $((TIMEOUT + 5)) ip netns exec $LAB_NS_FAR \
-		sh -c 'timeout --foreground "$2" socat -u "$1" - 2>/dev/null | wc -c' \
-		sh "$listen" "$TIMEOUT" >"$out" &
-	rpid=$!
-	for _ in $(seq 50); do
-		nsx $LAB_NS_FAR ss -Hltn "sport = :$PORT" | grep -q . && break
-		sleep 0.05
-	done
-	timeout "$TIMEOUT" ip netns exec $LAB_NS_LAN \
-		sh -c 'head -c "$1" /dev/zero | socat -u - "$2" 2>/dev/null' sh "$BYTES" "$connect" &
-	spid=$!
-	wait $spid || true
+	local rx='timeout --foreground "$2" socat -u "$1" - 2>/dev/null | wc -c'
+	local tx='head -c "$2" /dev/zero | socat -u - "$1" 2>/dev/null'
+	if [ "$REVERSE" = 1 ]; then
+		timeout "$TIMEOUT" ip netns exec $LAB_NS_FAR sh -c "$tx" sh "$listen" "$BYTES" &
+		spid=$!
+		wait_listen
+		timeout $((TIMEOUT + 5)) ip netns exec $LAB_NS_LAN sh -c "$rx" sh "$connect" "$TIMEOUT" \
+			>"$out" &
+		rpid=$!
+	else
+		timeout $((TIMEOUT + 5)) ip netns exec $LAB_NS_FAR sh -c "$rx" sh "$listen" "$TIMEOUT" \
+			>"$out" &
+		rpid=$!
+		wait_listen
+		timeout "$TIMEOUT" ip netns exec $LAB_NS_LAN sh -c "$tx" sh "$connect" "$BYTES" &
+		spid=$!
+	fi
 	wait $rpid || true
+	wait $spid || true
 	rpid= spid=
 	local got
 	got=$(tr -d ' ' <"$out")

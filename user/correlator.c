@@ -69,6 +69,9 @@ void mts_corr_defaults(struct mts_corr_cfg *cfg)
 	/* no round trip is known for a flow joined mid-way: a second is
 	 * longer than any a healthy path needs to acknowledge a segment */
 	cfg->join_wait_ticks = MTS_MS_TO_TICKS(1000);
+	/* Linux resends a lost segment at ~0.2 s and ~0.6 s: a gap still open
+	 * after a second outlived both. */
+	cfg->gap_ticks = MTS_MS_TO_TICKS(1000);
 }
 
 static bool tick_before(__u32 a, __u32 b)
@@ -107,9 +110,27 @@ static void set_wall(struct mts_assessment *a, int family, unsigned low, unsigne
 	mts_advise(family, low, high, &a->advice_mtu, &a->advice_mss);
 }
 
+/*
+ * The sender's data as it arrives here: a gap in its sequence space that no
+ * resend has filled for a while, with later (smaller) segments arriving
+ * above it, and nothing of full size ever arrived. full: the IP size of a
+ * full segment from the two SYNs' MSS (0: unknown). Random loss and
+ * congestion fail the last test (full-size segments arrive all the time),
+ * an interactive flow losing a small segment the size test: what is missing
+ * must be at least a full segment's worth.
+ */
+static bool inbound_hole(const struct mts_corr_cfg *cfg, const struct mts_dir *d,
+			 unsigned full, unsigned hdrs, __u32 now)
+{
+	unsigned big = full ? full : IPV6_MIN_MTU + 1;
+
+	return (d->xflags & MTS_X_GAP) && d->arr_max && d->arr_max < big &&
+	       d->gap_len >= big - hdrs && !tick_before(now - d->t_gap, cfg->gap_ticks);
+}
+
 static enum mts_verdict assess_dir(const struct mts_corr_cfg *cfg, int family,
-				   const struct mts_dir *d, __u32 t_first, __u32 now,
-				   struct mts_assessment *a)
+				   const struct mts_dir *d, __u32 t_first, unsigned full,
+				   __u32 now, struct mts_assessment *a)
 {
 	/* A packet no larger than every path must carry is never lost to a
 	 * PMTU wall: losing it again and again means the path is dead. */
@@ -124,10 +145,9 @@ static enum mts_verdict assess_dir(const struct mts_corr_cfg *cfg, int family,
 			tick_before(now - d->t_ptb, cfg->ptb_settle_ticks);
 	bool repeated = d->hole_rtx >= cfg->hole_rtx_min;
 	/* Small packets still get through: later data was SACKed, or the
-	 * cumulative ACK came right up to the lost segment over data known
-	 * delivered (a handshake alone proves nothing a dead path would not). */
-	bool small_pass = (d->flags & MTS_F_SACK_HOLE) ||
-			  (acked && d->snd_una == d->hole_seq && d->deliv_max);
+	 * cumulative ACK came right up to the lost segment (if only over the
+	 * handshake: "ssh works, the transfer hangs"). */
+	bool small_pass = (d->flags & MTS_F_SACK_HOLE) || (acked && d->snd_una == d->hole_seq);
 	bool silent = !acked || tick_before(d->t_ack, d->t_hole);
 	/* First seen mid-connection, its first (large, DF) segment still
 	 * unacknowledged a while later: perhaps the resend of a segment a
@@ -157,6 +177,15 @@ static enum mts_verdict assess_dir(const struct mts_corr_cfg *cfg, int family,
 		a->advice_mtu = d->route_mtu;
 		a->advice_mss = mss_for(family, d->route_mtu);
 		a->cause = MTS_CAUSE_LOCAL;
+		return MTS_V_BLACKHOLE;
+	}
+	if (inbound_hole(cfg, d, full, family == AF_INET6 ? 60 : 40, now)) {
+		a->why = "arriving data: full-size segments never get here, smaller ones "
+			 "sent after them do";
+		a->inbound = true;
+		a->lost = full;		/* 0 when the SYNs were not seen */
+		set_wall(a, family, d->arr_max, full);
+		a->cause = MTS_CAUSE_BEYOND;
 		return MTS_V_BLACKHOLE;
 	}
 	if (large && repeated && small_pass && !adapting) {
@@ -220,13 +249,17 @@ enum mts_verdict mts_assess(const struct mts_corr_cfg *cfg, const struct mts_flo
 {
 	struct mts_assessment best = { .verdict = MTS_V_NONE, .dir = -1 };
 
+	unsigned mss = flow->dir[0].syn_mss < flow->dir[1].syn_mss ? flow->dir[0].syn_mss
+								    : flow->dir[1].syn_mss;
+	unsigned full = mss ? mss + (key->family == AF_INET6 ? 60 : 40) : 0;
+
 	for (int i = 0; i < 2; i++) {
 		struct mts_assessment a = { .dir = i };
 		const struct mts_dir *d = &flow->dir[i];
 
-		if (!d->seg_max && !d->ptb_mtu && !d->oversize)
+		if (!d->seg_max && !d->ptb_mtu && !d->oversize && !(d->xflags & MTS_X_GAP))
 			continue;	/* this end sent nothing we saw */
-		a.verdict = assess_dir(cfg, key->family, d, flow->t_first, now, &a);
+		a.verdict = assess_dir(cfg, key->family, d, flow->t_first, full, now, &a);
 		if (best.verdict == MTS_V_NONE ||
 		    mts_verdict_rank(a.verdict) < mts_verdict_rank(best.verdict) ||
 		    (a.verdict == best.verdict && d->seg_max > flow->dir[best.dir].seg_max))

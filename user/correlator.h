@@ -17,6 +17,7 @@ struct mts_corr_cfg {
 	unsigned ptb_settle_ticks; /* a sender told by a PTB this recently is adapting */
 	unsigned oversize_min;	/* DF packets too big for our route, none of our PTBs out */
 	unsigned join_wait_ticks; /* joined mid-flow: a large segment unanswered this long */
+	unsigned gap_ticks;	/* arriving data: a gap no resend fills this long */
 };
 
 struct mts_assessment {
@@ -30,6 +31,8 @@ struct mts_assessment {
 	const char *cause;	/* where the PTB dies (MTS_CAUSE_*), or NULL */
 	unsigned lost;		/* size of the segment that does not get through (0: none) */
 	bool needs_probe;	/* only a probe of the path can tell black hole from dead path */
+	bool inbound;		/* the data is lost before it reaches this gateway (the wall
+				 * is on its way here: a download through the hole) */
 };
 
 /*

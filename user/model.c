@@ -122,9 +122,13 @@ bool mts_model_update(struct mts_model *m, struct mts_track *t, const struct mts
 	if (!t->t_active || rec->seen != t->rec.seen)
 		t->t_active = now_ticks | 1;
 	t->rec = *rec;
-	if (rec->ifindex)
-		t->ifindex = rec->ifindex;
 	v = mts_assess(&m->cfg, &t->key, rec, now_ticks, before, &a);
+	/* The interface to fix: where the data leaves, or, when it is lost
+	 * before it gets here, where it arrives. */
+	if (a.inbound && rec->in_ifindex)
+		t->ifindex = rec->in_ifindex;
+	else if (rec->ifindex)
+		t->ifindex = rec->ifindex;
 	mts_apply_probe(&a, t->key.family, &t->probe);
 	v = a.verdict;
 	if (v == before && !a.wall_high) {	/* a diagnosis that stands keeps its wall */

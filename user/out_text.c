@@ -53,7 +53,8 @@ void mts_text_verdict(FILE *f, const struct mts_report *r)
 		mts_proto_name(t->key.proto), src, dst);
 	if (a->wall_high)
 		fprintf(f, "  wall %u..%u", a->wall_low, a->wall_high);
-	fprintf(f, "\n             %s\n", a->why ? a->why : "");
+	fprintf(f, "\n             %s%s\n", a->why ? a->why : "",
+		a->inbound ? " (inbound: the wall is on the way to this gateway)" : "");
 	if (r->tunnel)
 		fprintf(f, "             WireGuard %s, peer %s, endpoint %s, %s layer\n", r->tunnel,
 			r->peer, r->endpoint && *r->endpoint ? r->endpoint : "(none)", r->layer);

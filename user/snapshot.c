@@ -40,6 +40,9 @@ json_object *mts_flow_json(const struct mts_track *t, const char *iface, double 
 	add_str(o, "family", mts_family_name(t->key.family));
 	add_str(o, "src", src);
 	add_str(o, "dst", dst);
+	/* outbound: the data passes here and is lost further on; inbound: it
+	 * is lost on its way here (a download through the hole) */
+	add_str(o, "direction", a->inbound ? "inbound" : "outbound");
 	if (full || a->wall_high || a->verdict == MTS_V_BLACKHOLE) {
 		add_int(o, "wall_low", a->wall_low);
 		add_int(o, "wall_high", a->wall_high);

@@ -294,7 +294,8 @@ static void sweep(struct watch *w)
 		if (!mts_loader_slot(&w->L, i, &key, &rec))
 			continue;
 		for (int d = 0; d < 2; d++)
-			if (rec.dir[d].hole_rtx || rec.dir[d].ptb_mtu || rec.dir[d].oversize)
+			if (rec.dir[d].hole_rtx || rec.dir[d].ptb_mtu || rec.dir[d].oversize ||
+			    (rec.dir[d].xflags & MTS_X_GAP))
 				mts_model_add(&w->m, &key, rec.ifindex);
 	}
 }
@@ -411,10 +412,14 @@ static void tick_at(struct watch *w, __u32 now, double unix_now)
 			dir = t->a.dir;
 			/* Quiet and unremarkable for a while, or closed by its
 			 * sender (FIN/RST) and silent since: no longer news. */
-			drop = (t->t_quiet && now - t->t_quiet > linger &&
-				now - t->t_active > linger) ||
+			/* Signed: t_quiet and t_active are stamped now | 1, one
+			 * tick ahead of an even now, and an unsigned difference
+			 * then wraps to "long ago" (a new healthy flow was
+			 * dropped on its first tick, one time in two). */
+			drop = (t->t_quiet && (__s32)(now - t->t_quiet) > (__s32)linger &&
+				(__s32)(now - t->t_active) > (__s32)linger) ||
 			       (dir >= 0 && (rec.dir[dir].flags & MTS_F_FIN) &&
-				now - t->t_active > closed_linger);
+				(__s32)(now - t->t_active) > (__s32)closed_linger);
 		}
 		if (drop) {
 			if (n_gone == cap_gone) {

@@ -1294,6 +1294,88 @@ static bool test_flow_born_with_syn_is_not_joined(void)
 	return true;
 }
 
+/* A download through a wall before this gateway: the client's SYN leaves,
+ * the server's SYN-ACK arrives, its full-size segments die on the way and
+ * a write's small tail arrives past them. The gap is marked, and told. */
+static bool download_through_wall(void)
+{
+	struct tcp4_pkt pkt;
+	size_t len;
+
+	len = tcp4(&pkt, CLIENT4, CLIENT_PORT, SERVER4, SERVER_PORT, CLIENT_ISN, 0, TH_SYN, 0);
+	EGRESS(&pkt, len);
+	len = tcp4(&pkt, SERVER4, SERVER_PORT, CLIENT4, CLIENT_PORT, SEQ0 - 1, CLIENT_ISN + 1,
+		   TH_SYN | TH_ACK, 0);
+	INGRESS(&pkt, len);
+	advance_ms(2);
+	len = server_data4(&pkt, SEQ0 + 5 * MSS, 952);	/* five full ones missing */
+	INGRESS(&pkt, len);
+	return true;
+}
+
+static bool test_arriving_data_past_missing_bytes_opens_gap(void)
+{
+	struct mts_flow_key k = conn4();
+	struct mts_flow f;
+	const struct mts_dir *d = &f.dir[1];
+
+	if (!download_through_wall())
+		return false;
+	ASSERT_TRUE(get_flow(&k, &f), "flow");
+	ASSERT_EQ(d->xflags, MTS_X_ARR | MTS_X_GAP, "gap marked");
+	ASSERT_EQ(d->gap_seq, SEQ0, "gap starts after the SYN-ACK");
+	ASSERT_EQ(d->gap_len, 5 * MSS, "gap length");
+	ASSERT_EQ(d->arr_max, 952 + 40, "largest arrived");
+	ASSERT_EQ(d->arr_nxt, SEQ0 + 5 * MSS + 952, "arr_nxt");
+	ASSERT_EQ(d->t_gap, TICKS(clock_ns), "t_gap");
+	ASSERT_EQ(f.in_ifindex, LO_IFINDEX, "in_ifindex");
+	ASSERT_EQ(read_events(), 1, "events");
+	ASSERT_EQ(events[0].type, MTS_EV_GAP, "event type");
+	ASSERT_EQ(events[0].dir, 1, "event dir");
+	return true;
+}
+
+static bool test_resend_reaching_the_gap_closes_it(void)
+{
+	struct tcp4_pkt pkt;
+	struct mts_flow_key k = conn4();
+	struct mts_flow f;
+	size_t len;
+
+	if (!download_through_wall())
+		return false;
+	advance_ms(200);
+	len = server_data4(&pkt, SEQ0, MSS);
+	INGRESS(&pkt, len);
+	ASSERT_TRUE(get_flow(&k, &f), "flow");
+	ASSERT_EQ(f.dir[1].xflags, MTS_X_ARR, "gap closed");
+	ASSERT_EQ(f.dir[1].arr_max, FULL4, "a full segment arrived");
+	return true;
+}
+
+static bool test_in_order_arrivals_open_no_gap(void)
+{
+	struct tcp4_pkt pkt;
+	struct mts_flow_key k = conn4();
+	struct mts_flow f;
+	size_t len;
+
+	len = tcp4(&pkt, CLIENT4, CLIENT_PORT, SERVER4, SERVER_PORT, CLIENT_ISN, 0, TH_SYN, 0);
+	EGRESS(&pkt, len);
+	len = tcp4(&pkt, SERVER4, SERVER_PORT, CLIENT4, CLIENT_PORT, SEQ0 - 1, CLIENT_ISN + 1,
+		   TH_SYN | TH_ACK, 0);
+	INGRESS(&pkt, len);
+	for (int i = 0; i < 4; i++) {
+		len = server_data4(&pkt, SEQ0 + i * MSS, MSS);
+		INGRESS(&pkt, len);
+	}
+	ASSERT_TRUE(get_flow(&k, &f), "flow");
+	ASSERT_EQ(f.dir[1].xflags, MTS_X_ARR, "no gap");
+	ASSERT_EQ(f.dir[1].arr_nxt, SEQ0 + 4 * MSS, "arr_nxt");
+	ASSERT_EQ(read_events(), 0, "no event");
+	return true;
+}
+
 static bool test_syn_on_reused_tuple_resets_record(void)
 {
 	struct tcp4_pkt pkt;
@@ -2189,6 +2271,9 @@ int main(void)
 	RUN_FRESH(test_flow_first_seen_with_large_data_is_joined_and_told);
 	RUN_FRESH(test_flow_first_seen_with_small_data_is_joined_silently);
 	RUN_FRESH(test_flow_born_with_syn_is_not_joined);
+	RUN_FRESH(test_arriving_data_past_missing_bytes_opens_gap);
+	RUN_FRESH(test_resend_reaching_the_gap_closes_it);
+	RUN_FRESH(test_in_order_arrivals_open_no_gap);
 	RUN_FRESH(test_both_directions_share_canonical_record);
 	RUN_FRESH(test_same_address_ends_ordered_by_port);
 	RUN_FRESH(test_pure_ack_at_egress_creates_no_flow);

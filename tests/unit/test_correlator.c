@@ -1264,11 +1264,12 @@ static bool test_joined_mid_stall_resent_again_is_suspect_not_stalled(void)
 	return true;
 }
 
-static bool test_large_resent_silent_never_delivered_is_suspect_not_stalled(void)
+static bool test_large_resent_silent_after_handshake_is_blackhole(void)
 {
 	/* Watched from the handshake: the first full-size burst vanished and
-	 * its head is resent with no answer at all. A wall and a dead path look
-	 * alike here; the flow never delivered this size. */
+	 * its head is resent with no answer since. The handshake got through
+	 * just before and the ACK stands right at the lost segment: the classic
+	 * "ssh works, the transfer hangs", a black hole, not a dead path. */
 	struct mts_flow_key k = key4();
 	struct mts_flow f = { .t_first = at(0), .seen = 1400, .ifindex = 3 };
 	struct mts_dir *d = &f.dir[0];
@@ -1281,6 +1282,27 @@ static bool test_large_resent_silent_never_delivered_is_suspect_not_stalled(void
 	d->flags = MTS_F_SND | MTS_F_ACK | MTS_F_DF;
 	resend_head(d, 1500, 4, 200);
 	a = judge(&k, &f, at(3100), MTS_V_NONE);
+	ASSERT_NOT_VERDICT(a, MTS_V_STALLED);
+	ASSERT_VERDICT(a, MTS_V_BLACKHOLE);
+	return true;
+}
+
+static bool test_large_resent_never_acked_is_suspect_not_stalled(void)
+{
+	/* No ACK of this data was ever seen (the record began with the
+	 * resends): a wall and a dead path look alike. */
+	struct mts_flow_key k = key4();
+	struct mts_flow f = { .t_first = at(0), .seen = 1400, .ifindex = 3 };
+	struct mts_dir *d = &f.dir[0];
+	struct mts_assessment a;
+
+	d->snd_nxt = iss(0) + 1 + 1448;
+	d->seg_max = 1500;
+	d->flags = MTS_F_SND | MTS_F_DF;
+	resend_head(d, 1500, 3, 200);
+	d->hole_seq = iss(0) + 1;
+	a = judge(&k, &f, at(3100), MTS_V_NONE);
+	ASSERT_NOT_VERDICT(a, MTS_V_STALLED);
 	ASSERT_VERDICT(a, MTS_V_SUSPECT);
 	ASSERT_TRUE(a.needs_probe, "only a probe can settle it");
 	return true;
@@ -1363,6 +1385,129 @@ static bool test_blackhole_does_not_weaken_to_suspect(void)
 	return true;
 }
 
+/* ----------------------------------------------- data arriving (downloads) */
+
+/*
+ * A download through the hole, as the gateway sees it when the wall stands
+ * before it: the client (end 0) announced MSS 1460, the server (end 1)
+ * too; the server's first flight of full-size segments died on the way and
+ * only the write's 1004-byte tail arrived, above a gap of five segments,
+ * at 2 ms. Nothing of full size ever arrived.
+ */
+static struct mts_flow download_hole(unsigned hdrs)
+{
+	struct mts_flow f = { .t_first = at(0), .seen = 1, .ifindex = 3, .in_ifindex = 4 };
+	struct mts_dir *d = &f.dir[1];
+	__u32 first = iss(1) + 1;
+
+	f.dir[0].syn_mss = 1460;
+	f.dir[0].flags = MTS_F_SND;
+	f.dir[0].snd_nxt = iss(0) + 1;
+	f.dir[0].seg_max = 60;
+	d->syn_mss = 1460;
+	d->xflags = MTS_X_ARR | MTS_X_GAP;
+	d->gap_seq = first;
+	d->gap_len = 5 * 1448;
+	d->t_gap = at(2);
+	d->arr_max = 1004 + hdrs - V4_HDRS;
+	d->arr_nxt = first + 5 * 1448 + 952;
+	return f;
+}
+
+static bool test_download_gap_below_small_tail_is_inbound_blackhole(void)
+{
+	struct mts_flow_key k = key4();
+	struct mts_flow f = download_hole(V4_HDRS);
+	struct mts_assessment a = judge(&k, &f, at(1100), MTS_V_NONE);
+
+	ASSERT_VERDICT(a, MTS_V_BLACKHOLE);
+	ASSERT_TRUE(a.inbound, "inbound");
+	ASSERT_EQ(a.dir, 1, "the server's data");
+	ASSERT_EQ(a.wall_low, 1004, "wall_low: the tail that arrived");
+	ASSERT_EQ(a.wall_high, 1500, "wall_high: a full segment");
+	ASSERT_EQ(a.lost, 1500, "lost");
+	return true;
+}
+
+static bool test_download_gap_ipv6(void)
+{
+	struct mts_flow_key k = key6();
+	struct mts_flow f = download_hole(V6_HDRS);
+	struct mts_assessment a = judge(&k, &f, at(1100), MTS_V_NONE);
+
+	ASSERT_VERDICT(a, MTS_V_BLACKHOLE);
+	ASSERT_EQ(a.wall_high, 1520, "wall_high: MSS 1460 + 60");
+	ASSERT_EQ(a.advice_mtu, 1280, "advice: 1280 inside the bounds");
+	return true;
+}
+
+static bool test_download_young_gap_is_not_blackhole(void)
+{
+	/* Fast retransmit fills a gap within a round trip or two. */
+	struct mts_flow_key k = key4();
+	struct mts_flow f = download_hole(V4_HDRS);
+	struct mts_assessment a = judge(&k, &f, at(400), MTS_V_NONE);
+
+	ASSERT_NOT_VERDICT(a, MTS_V_BLACKHOLE);
+	return true;
+}
+
+static bool test_download_gap_filled_is_not_blackhole(void)
+{
+	struct mts_flow_key k = key4();
+	struct mts_flow f = download_hole(V4_HDRS);
+	struct mts_assessment a;
+
+	f.dir[1].xflags &= ~MTS_X_GAP;
+	a = judge(&k, &f, at(3000), MTS_V_NONE);
+	ASSERT_VERDICT(a, MTS_V_HEALTHY);
+	return true;
+}
+
+static bool test_download_random_loss_full_size_arrived_not_blackhole(void)
+{
+	/* 3% loss on a bulk download: a gap whose resends die too, but
+	 * full-size segments arrive all the time. */
+	struct mts_flow_key k = key4();
+	struct mts_flow f = download_hole(V4_HDRS);
+	struct mts_assessment a;
+
+	f.dir[1].arr_max = 1500;
+	a = judge(&k, &f, at(3000), MTS_V_NONE);
+	ASSERT_NOT_VERDICT(a, MTS_V_BLACKHOLE);
+	return true;
+}
+
+static bool test_interactive_small_segment_lost_not_blackhole(void)
+{
+	/* An ssh session loses one 120-byte echo and its resend: the missing
+	 * bytes are far fewer than one full segment. */
+	struct mts_flow_key k = key4();
+	struct mts_flow f = download_hole(V4_HDRS);
+	struct mts_assessment a;
+
+	f.dir[1].arr_max = 120;
+	f.dir[1].gap_len = 68;
+	a = judge(&k, &f, at(3000), MTS_V_NONE);
+	ASSERT_NOT_VERDICT(a, MTS_V_BLACKHOLE);
+	return true;
+}
+
+static bool test_download_gap_without_syns_uses_1280(void)
+{
+	/* Joined mid-download (no MSS known): small segments only, a gap of
+	 * more than 1280 bytes: the same evidence, the size unknown. */
+	struct mts_flow_key k = key4();
+	struct mts_flow f = download_hole(V4_HDRS);
+	struct mts_assessment a;
+
+	f.dir[0].syn_mss = f.dir[1].syn_mss = 0;
+	a = judge(&k, &f, at(1100), MTS_V_NONE);
+	ASSERT_VERDICT(a, MTS_V_BLACKHOLE);
+	ASSERT_EQ(a.wall_low, 1004, "wall_low");
+	return true;
+}
+
 int main(void)
 {
 	RUN(test_healthy_bulk_transfer);
@@ -1429,12 +1574,20 @@ int main(void)
 	RUN(test_joined_healthy_flow_acked_is_not_suspect);
 	RUN(test_joined_small_segment_unanswered_is_not_suspect);
 	RUN(test_joined_mid_stall_resent_again_is_suspect_not_stalled);
-	RUN(test_large_resent_silent_never_delivered_is_suspect_not_stalled);
+	RUN(test_large_resent_silent_after_handshake_is_blackhole);
+	RUN(test_large_resent_never_acked_is_suspect_not_stalled);
 	RUN(test_joined_probe_below_segment_is_blackhole_to_the_byte);
 	RUN(test_joined_probe_dead_path_is_stalled);
 	RUN(test_joined_probe_path_carries_segment_is_stalled);
 	RUN(test_probe_never_turns_answered_suspect_into_stalled);
 	RUN(test_blackhole_does_not_weaken_to_suspect);
+	RUN(test_download_gap_below_small_tail_is_inbound_blackhole);
+	RUN(test_download_gap_ipv6);
+	RUN(test_download_young_gap_is_not_blackhole);
+	RUN(test_download_gap_filled_is_not_blackhole);
+	RUN(test_download_random_loss_full_size_arrived_not_blackhole);
+	RUN(test_interactive_small_segment_lost_not_blackhole);
+	RUN(test_download_gap_without_syns_uses_1280);
 
 	return TL_EXIT();
 }
