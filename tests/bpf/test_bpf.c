@@ -1294,10 +1294,9 @@ static bool test_flow_born_with_syn_is_not_joined(void)
 	return true;
 }
 
-/* A download through a wall before this gateway: the client's SYN leaves,
- * the server's SYN-ACK arrives, its full-size segments die on the way and
- * a write's small tail arrives past them. The gap is marked, and told. */
-static bool download_through_wall(void)
+/* The client's SYN leaves, the server's SYN-ACK arrives (its data starts
+ * at SEQ0). */
+static bool handshake_from_client(void)
 {
 	struct tcp4_pkt pkt;
 	size_t len;
@@ -1307,6 +1306,19 @@ static bool download_through_wall(void)
 	len = tcp4(&pkt, SERVER4, SERVER_PORT, CLIENT4, CLIENT_PORT, SEQ0 - 1, CLIENT_ISN + 1,
 		   TH_SYN | TH_ACK, 0);
 	INGRESS(&pkt, len);
+	return true;
+}
+
+/* A download through a wall before this gateway: after the handshake the
+ * server's full-size segments die on the way and a write's small tail
+ * arrives past them. The gap is marked, and told. */
+static bool download_through_wall(void)
+{
+	struct tcp4_pkt pkt;
+	size_t len;
+
+	if (!handshake_from_client())
+		return false;
 	advance_ms(2);
 	len = server_data4(&pkt, SEQ0 + 5 * MSS, 952);	/* five full ones missing */
 	INGRESS(&pkt, len);
@@ -1360,11 +1372,8 @@ static bool test_in_order_arrivals_open_no_gap(void)
 	struct mts_flow f;
 	size_t len;
 
-	len = tcp4(&pkt, CLIENT4, CLIENT_PORT, SERVER4, SERVER_PORT, CLIENT_ISN, 0, TH_SYN, 0);
-	EGRESS(&pkt, len);
-	len = tcp4(&pkt, SERVER4, SERVER_PORT, CLIENT4, CLIENT_PORT, SEQ0 - 1, CLIENT_ISN + 1,
-		   TH_SYN | TH_ACK, 0);
-	INGRESS(&pkt, len);
+	if (!handshake_from_client())
+		return false;
 	for (int i = 0; i < 4; i++) {
 		len = server_data4(&pkt, SEQ0 + i * MSS, MSS);
 		INGRESS(&pkt, len);

@@ -70,85 +70,72 @@ joined midstall_plain_ipv6_joined_20s_probe 20 1400 --mode plain --family 6
 joined midstall_wireguard_ipv4_joined_5s_probe 5 1340 --mode wg --family 4
 joined midstall_wireguard_ipv6_joined_20s_probe 20 1320 --mode wg --family 6
 
-# Without --probe: suspect, with the command that settles it; not stalled.
-p=n$((RANDOM % 900 + 100))$RANDOM
-p=${p:0:7}
-name=midstall_without_probe_is_suspect_with_confirm_command
-if start_transfer "$p" --mode plain --family 4; then
-	sleep 5
-	out=$TMP/$p.json
-	if watch_start "$out"; then
-		if line=$(wait_verdict "$out" "$DST" suspect 15); then
-			sleep 1
-			cmd=$(jq -r '.confirm // empty' <<<"$line")
-			want="mtuscope probe $DST"
-			if [ "$cmd" != "$want" ]; then
-				fail "$name" "confirm '$cmd', want '$want': $line"
-			elif verdicts_for "$out" "$DST" | jq -e 'select(.verdict == "stalled" or .verdict == "blackhole")' >/dev/null; then
-				fail "$name" "verdicts: $(verdicts_for "$out" "$DST" | jq -r .verdict | tr '\n' ' ')"
-			else
-				ok "$name"
-			fi
-		else
-			fail "$name" "no suspect; saw: $(verdicts_for "$out" "$DST" | jq -r .verdict | tr '\n' ' ')"
-		fi
+# after_hang NAME PREPARE CHECK WATCH_OPTS -- LAB_OPTS: a transfer, then
+# PREPARE (the wait, perhaps a cut), then watch; CHECK judges $OUT and
+# prints "ok"/"not ok" for NAME.
+after_hang() {
+	local name=$1 prep=$2 check=$3 p=n$((RANDOM % 900 + 100))$RANDOM wopts=()
+	shift 3
+	while [ "$1" != -- ]; do wopts+=("$1"); shift; done
+	shift
+	p=${p:0:7}
+	if ! start_transfer "$p" "$@"; then fail "$name" "lab did not come up"; return; fi
+	"$prep" "$p"
+	OUT=$TMP/$p.json
+	if watch_start "$OUT" "${wopts[@]}"; then
+		"$check" "$name"
 		watch_stop
 	else
 		fail "$name" "watch did not start"
 	fi
 	kill "$SPID" 2>/dev/null
 	"$LAB" down --prefix "$p"
-else
-	fail "$name" "lab did not come up"
-fi
+}
+
+seen() { verdicts_for "$OUT" "$DST" | jq -r '.verdict + " (" + .why + ")"' | tr '\n' ' '; }
+
+wait_5s() { sleep 5; }
+cut_then_wait() { sleep 2; "$LAB" cut --prefix "$1"; sleep 5; }
+wait_1s() { sleep 1; }
+
+# Without --probe: suspect, with the command that settles it; not stalled.
+suspect_with_confirm() {
+	local line cmd want="mtuscope probe $DST"
+	if ! line=$(wait_verdict "$OUT" "$DST" suspect 15); then
+		fail "$1" "no suspect; saw: $(seen)"
+		return
+	fi
+	sleep 1
+	cmd=$(jq -r '.confirm // empty' <<<"$line")
+	if [ "$cmd" != "$want" ]; then
+		fail "$1" "confirm '$cmd', want '$want': $line"
+	elif verdicts_for "$OUT" "$DST" | jq -e 'select(.verdict == "stalled" or .verdict == "blackhole")' >/dev/null; then
+		fail "$1" "verdicts: $(seen)"
+	else
+		ok "$1"
+	fi
+}
 
 # A path that died before attach (no wall: full-size segments were
 # delivered, then everything is dropped): stalled once probed, never blackhole.
-p=d$((RANDOM % 900 + 100))$RANDOM
-p=${p:0:7}
-name=midstall_dead_before_attach_is_stalled_not_blackhole
-if start_transfer "$p" --mode plain --family 4 --wall none --rate 20mbit --limit 100000; then
-	sleep 2
-	"$LAB" cut --prefix "$p"
-	sleep 5
-	out=$TMP/$p.json
-	if watch_start "$out" --probe; then
-		if wait_verdict "$out" "$DST" stalled 20 >/dev/null &&
-			! verdicts_for "$out" "$DST" | jq -e 'select(.verdict == "blackhole")' >/dev/null; then
-			ok "$name"
-		else
-			fail "$name" "verdicts: $(verdicts_for "$out" "$DST" | jq -r '.verdict + " (" + .why + ")"' | tr '\n' ' ') $(grep probe "$out" | head -2)"
-		fi
-		watch_stop
+stalled_not_blackhole() {
+	if wait_verdict "$OUT" "$DST" stalled 20 >/dev/null &&
+		! verdicts_for "$OUT" "$DST" | jq -e 'select(.verdict == "blackhole")' >/dev/null; then
+		ok "$1"
 	else
-		fail "$name" "watch did not start"
+		fail "$1" "verdicts: $(seen) $(grep probe "$OUT" | head -2)"
 	fi
-	kill "$SPID" 2>/dev/null
-	"$LAB" down --prefix "$p"
-else
-	fail "$name" "lab did not come up"
-fi
+}
 
 # A healthy transfer joined mid-way: nothing to say about it.
-p=h$((RANDOM % 900 + 100))$RANDOM
-p=${p:0:7}
-name=midstall_healthy_transfer_joined_gets_no_verdict
-if start_transfer "$p" --mode plain --family 4 --wall none --rate 50mbit --limit 200000; then
-	sleep 1
-	out=$TMP/$p.json
-	if watch_start "$out" --probe; then
-		sleep 4
-		if [ -n "$(verdicts_for "$out" "$DST")" ]; then
-			fail "$name" "verdicts: $(verdicts_for "$out" "$DST" | jq -r '.verdict + " (" + .why + ")"' | tr '\n' ' ')"
-		else
-			ok "$name"
-		fi
-		watch_stop
-	else
-		fail "$name" "watch did not start"
-	fi
-	kill "$SPID" 2>/dev/null
-	"$LAB" down --prefix "$p"
-else
-	fail "$name" "lab did not come up"
-fi
+no_verdict() {
+	sleep 4
+	if [ -n "$(verdicts_for "$OUT" "$DST")" ]; then fail "$1" "verdicts: $(seen)"; else ok "$1"; fi
+}
+
+after_hang midstall_without_probe_is_suspect_with_confirm_command wait_5s suspect_with_confirm \
+	-- --mode plain --family 4
+after_hang midstall_dead_before_attach_is_stalled_not_blackhole cut_then_wait stalled_not_blackhole \
+	--probe -- --mode plain --family 4 --wall none --rate 20mbit --limit 100000
+after_hang midstall_healthy_transfer_joined_gets_no_verdict wait_1s no_verdict \
+	--probe -- --mode plain --family 4 --wall none --rate 50mbit --limit 200000
