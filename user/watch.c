@@ -330,7 +330,9 @@ static void wireguard_advice(const struct watch *w, struct mts_track *t)
 	m = (a->wall_low + 15) / 16 * 16;
 	if (m > r.tunnel_mtu)
 		m = r.tunnel_mtu;
-	if (m >= a->wall_high || m < a->wall_low)
+	/* Only ever better than the plain advice: a flow that delivered just
+	 * an 89-byte request would otherwise be told MTU 96. */
+	if (m >= a->wall_high || m < a->wall_low || m <= a->advice_mtu)
 		return;
 	a->advice_mtu = m;
 	a->advice_mss = m - (t->key.family == AF_INET6 ? 60 : 40);
