@@ -566,6 +566,11 @@ static __always_inline __u8 tcp_retransmit(struct pctx *x, struct mts_flow *f,
 			d->hole_rtx = ++hole_rtx;
 		d->hole_size = p->seg_size;
 		ev = hole_rtx == 2;
+		/* From the third resend on (the RTO's backoff) an answer must
+		 * follow this resend to count: dup ACKs of the SACK recovery
+		 * before a path died would otherwise keep it "answered". */
+		if (hole_rtx >= 3)
+			d->t_ack = d->t_hole - 1;
 	} else if (!hole_rtx || !(fl & MTS_F_ACK) || p->seq == d->snd_una) {
 		/* The head of the unacknowledged data is what a black hole holds. */
 		d->hole_seq = p->seq;
