@@ -600,16 +600,12 @@ static __always_inline __u16 syn_mss(struct __sk_buff *skb, __u32 opt_off, __u32
 	return o[2] << 8 | o[3];
 }
 
-/* The IP size of a full segment between the two ends: the smaller MSS
- * both announced plus the headers (options eat into the payload, not the
- * size). Unknown MSS: anything above "large". */
+/* A full segment's size (mts_full_size); unknown MSS: anything above "large". */
 static __always_inline __u32 full_size(const struct mts_flow *f, const struct pkt *p)
 {
-	__u32 a = f->dir[0].syn_mss, b = f->dir[1].syn_mss, m = a < b ? a : b;
+	__u32 full = mts_full_size(f, p->t.family);
 
-	if (!m)
-		return cfg_large_bytes + 1;
-	return m + (p->t.family == AF_INET ? 40 : 60);
+	return full ? full : cfg_large_bytes + 1;
 }
 
 /*

@@ -37,6 +37,10 @@
 
 enum mts_dirn { MTS_INGRESS = 0, MTS_EGRESS = 1 };
 
+/* AF_INET6's value, for the inline helpers below: this header includes no
+ * socket header (libc's and the BPF side's spell it differently). */
+#define MTS_AF_INET6		10
+
 struct mts_flow_key {
 	__u32 addr[2][4];	/* network order; [0] < [1] by (addr, port); IPv4 in [i][0] */
 	__u16 port[2];		/* host byte order; 0 for ICMP */
@@ -171,6 +175,19 @@ static inline __u32 mts_set_bits(__u32 flows)
 	while ((__u32)MTS_FLOW_WAYS << bits < flows)
 		bits++;
 	return bits;
+}
+
+/*
+ * The IP size of a full segment between the two ends of a TCP flow: the
+ * smaller MSS their SYNs announced plus the IP and TCP headers (options eat
+ * into the payload, not the size). 0: a SYN was not seen.
+ */
+static inline __attribute__((always_inline)) __u32 mts_full_size(const struct mts_flow *f,
+								 __u8 family)
+{
+	__u32 a = f->dir[0].syn_mss, b = f->dir[1].syn_mss, m = a < b ? a : b;
+
+	return m ? m + (family == MTS_AF_INET6 ? 60 : 40) : 0;
 }
 
 /* The kernel's memory per flow is one slot: keep it within 256 bytes. */

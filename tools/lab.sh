@@ -351,7 +351,8 @@ send() {
 	# Killed mid-transfer (a test's cleanup), receiver, sender and count
 	# file go with us: both ends run in the background under timeout(1)
 	# (outermost: `ip netns exec` forks), which passes a signal on to its
-	# whole process group, and a signal interrupts our wait at once. (Globals: the EXIT trap runs after return.)
+	# whole process group, and a signal interrupts our wait at once.
+	# rpid, spid and out are globals: the EXIT trap runs after we return.
 	rpid= spid=
 	out=$(mktemp)
 	trap 'rc=$?; kill $rpid $spid 2>/dev/null || :; rm -f "$out"; exit $rc' EXIT

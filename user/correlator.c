@@ -21,6 +21,8 @@
 #include <sys/socket.h>
 #include "correlator.h"
 
+_Static_assert(AF_INET6 == MTS_AF_INET6, "mtuscope.h's AF_INET6 value");
+
 #define IPV6_MIN_MTU	1280	/* every IPv6 path carries this; tunnels assume it */
 #define IPV4_SAFE_MTU	576
 
@@ -249,9 +251,7 @@ enum mts_verdict mts_assess(const struct mts_corr_cfg *cfg, const struct mts_flo
 {
 	struct mts_assessment best = { .verdict = MTS_V_NONE, .dir = -1 };
 
-	unsigned mss = flow->dir[0].syn_mss < flow->dir[1].syn_mss ? flow->dir[0].syn_mss
-								    : flow->dir[1].syn_mss;
-	unsigned full = mss ? mss + (key->family == AF_INET6 ? 60 : 40) : 0;
+	unsigned full = mts_full_size(flow, key->family);
 
 	for (int i = 0; i < 2; i++) {
 		struct mts_assessment a = { .dir = i };

@@ -231,10 +231,11 @@ static double wait_s(const struct prober *p)
 	return r < t ? r : t;
 }
 
-/* One size, with retries: 1 arrived, 0 did not, -errno on a local error. */
-static int try_size(struct prober *p, unsigned size)
+/* One size, sent up to tries times: 1 arrived, 0 did not, -errno on a
+ * local error. */
+static int try_size(struct prober *p, unsigned size, unsigned tries)
 {
-	for (unsigned attempt = 0; attempt < p->o->tries; attempt++) {
+	for (unsigned attempt = 0; attempt < tries; attempt++) {
 		__u32 isn = 0;
 		__u16 sport = 0;
 		double deadline, sent_at;
@@ -360,17 +361,11 @@ int mts_probe_run(const struct mts_probe_opts *o, struct mts_probe_result *res,
 	/* Which probe proves delivery: ICMP echo where it passes, else TCP. */
 	res->method = "none";
 	if (o->method != MTS_PROBE_TCP) {
-		struct mts_probe_opts once = *o;
-
 		if (open_socket(p, false, err, errlen))
 			goto out;
 		/* With TCP to fall back on, one unanswered echo is enough to
 		 * move on: ICMP is what firewalls drop most. */
-		if (o->method == MTS_PROBE_AUTO && o->port)
-			once.tries = 1;
-		p->o = &once;
-		r = try_size(p, floor_size);
-		p->o = o;
+		r = try_size(p, floor_size, o->method == MTS_PROBE_AUTO && o->port ? 1 : o->tries);
 		if (r < 0) {
 			snprintf(err, errlen, "sending probes failed: %s", strerror(-r));
 			goto out;
@@ -387,7 +382,7 @@ int mts_probe_run(const struct mts_probe_opts *o, struct mts_probe_result *res,
 	if (!strcmp(res->method, "none")) {
 		if (open_socket(p, true, err, errlen))
 			goto out;
-		r = try_size(p, floor_size);
+		r = try_size(p, floor_size, o->tries);
 		if (r <= 0) {
 			if (r < 0)
 				snprintf(err, errlen, "sending probes failed: %s", strerror(-r));
@@ -405,7 +400,7 @@ int mts_probe_run(const struct mts_probe_opts *o, struct mts_probe_result *res,
 	lo = floor_size;
 
 	/* The largest first: a path without a wall is answered at once. */
-	r = try_size(p, fail - 1);
+	r = try_size(p, fail - 1, o->tries);
 	if (r < 0) {
 		snprintf(err, errlen, "sending probes failed: %s", strerror(-r));
 		goto out;
@@ -421,7 +416,7 @@ int mts_probe_run(const struct mts_probe_opts *o, struct mts_probe_result *res,
 		if (p->ptb_mtu > lo && p->ptb_mtu < fail)
 			mid = p->ptb_mtu;
 		p->ptb_mtu = 0;
-		r = try_size(p, mid);
+		r = try_size(p, mid, o->tries);
 		if (r < 0) {
 			snprintf(err, errlen, "sending probes failed: %s", strerror(-r));
 			goto out;

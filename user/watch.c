@@ -172,21 +172,31 @@ static void probe_target(const struct watch *w, const struct mts_track *t,
 						  : sizeof(struct sockaddr_in6);
 }
 
+/* The address a probe request goes to, as text (no brackets, no port). */
+static const char *req_addr(const struct mts_probe_req *req, char *buf, size_t len)
+{
+	const void *a = req->dst.ss_family == AF_INET
+			? (const void *)&((const struct sockaddr_in *)&req->dst)->sin_addr
+			: (const void *)&((const struct sockaddr_in6 *)&req->dst)->sin6_addr;
+
+	if (!inet_ntop(req->dst.ss_family, a, buf, len))
+		snprintf(buf, len, "?");
+	return buf;
+}
+
 /* "mtuscope probe DEST:PORT", the command that settles a silent suspect. */
 static const char *confirm_cmd(const struct watch *w, const struct mts_track *t,
 			       char *buf, size_t len)
 {
 	struct mts_probe_req req;
-	char addr[INET6_ADDRSTRLEN] = "?";
+	char addr[INET6_ADDRSTRLEN];
 	bool v6;
 
 	if (!t->a.needs_probe || t->a.verdict != MTS_V_SUSPECT)
 		return NULL;
 	probe_target(w, t, &req);
 	v6 = req.dst.ss_family == AF_INET6;
-	inet_ntop(req.dst.ss_family, v6 ? (void *)&((struct sockaddr_in6 *)&req.dst)->sin6_addr
-				      : (void *)&((struct sockaddr_in *)&req.dst)->sin_addr,
-		  addr, sizeof(addr));
+	req_addr(&req, addr, sizeof(addr));
 	snprintf(buf, len, "mtuscope probe %s%s%s:%u%s", v6 ? "[" : "", addr, v6 ? "]" : "",
 		 req.port, req.overhead ? "  (the tunnel carries its path MTU less " : "");
 	if (req.overhead)
@@ -237,12 +247,10 @@ static void probe_results(struct watch *w)
 
 	while (w->ap && mts_autoprobe_take(w->ap, &d)) {
 		struct mts_track *t = mts_model_find(&w->m, &d.req.key);
-		char addr[INET6_ADDRSTRLEN] = "?";
+		char addr[INET6_ADDRSTRLEN];
 		unsigned inner = !d.rc && d.res.pmtu > d.req.overhead ? d.res.pmtu - d.req.overhead : 0;
 
-		inet_ntop(d.req.dst.ss_family, d.req.dst.ss_family == AF_INET
-			  ? (void *)&((struct sockaddr_in *)&d.req.dst)->sin_addr
-			  : (void *)&((struct sockaddr_in6 *)&d.req.dst)->sin6_addr, addr, sizeof(addr));
+		req_addr(&d.req, addr, sizeof(addr));
 		if (t && inner)
 			t->probe.pmtu = inner;
 		if (t && d.rc && d.res.dead)
