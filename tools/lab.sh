@@ -228,7 +228,12 @@ up() {
 		if [ "$WALL_SIDE" = far ]; then
 			nsx $NS_RTR ip link set $IF_RTR_OUT mtu "$WALL"
 		else
+			# Both ends of the link, as on a real one: a veth end takes in
+			# packets 4 bytes past its MTU (VLAN slack), and the far
+			# end's echo replies fragment, so a probe from gw would see
+			# the wall 4 bytes too high.
 			nsx $NS_RTR ip link set $IF_RTR_IN mtu "$WALL"
+			nsx $NS_GW ip link set $IF_GW_UP mtu "$WALL"
 		fi
 	fi
 

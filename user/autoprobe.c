@@ -15,6 +15,8 @@
 struct recent {
 	struct sockaddr_storage dst;
 	double t;
+	bool done;		/* its search finished: last holds the result */
+	struct mts_probe_done last;
 };
 
 struct mts_autoprobe {
@@ -77,6 +79,11 @@ static void *worker(void *arg)
 		pthread_mutex_lock(&ap->lock);
 		ap->searches++;
 		ap->packets += d.res.probes;
+		for (int i = 0; i < RECENT; i++)
+			if (same_addr(&ap->recent[i].dst, &d.req.dst)) {
+				ap->recent[i].last = d;
+				ap->recent[i].done = true;
+			}
 		if (!ap->stop)
 			ap->done[ap->n_done++] = d;
 	}
@@ -112,10 +119,20 @@ bool mts_autoprobe_ask(struct mts_autoprobe *ap, const struct mts_probe_req *req
 		struct recent *r = &ap->recent[i];
 
 		if (r->t && same_addr(&r->dst, &req->dst)) {
-			if (t - r->t < INTERVAL_S)
-				goto out;
-			slot = r;
-			break;
+			if (t - r->t >= INTERVAL_S) {
+				slot = r;
+				break;
+			}
+			if (r->done && ap->n_done < QUEUE) {
+				struct mts_probe_done *d = &ap->done[ap->n_done++];
+
+				*d = r->last;
+				d->req = *req;
+				d->res.probes = 0;
+				d->cached = true;
+				ok = true;
+			}
+			goto out;
 		}
 		if (r->t < slot->t)
 			slot = r;	/* the oldest goes if the destination is new */
@@ -124,6 +141,7 @@ bool mts_autoprobe_ask(struct mts_autoprobe *ap, const struct mts_probe_req *req
 		goto out;
 	slot->dst = req->dst;
 	slot->t = t;
+	slot->done = false;
 	ap->queue[ap->n_queue++] = *req;
 	pthread_cond_signal(&ap->cond);
 	ok = true;

@@ -21,6 +21,7 @@ struct mts_probe_done {
 	struct mts_probe_req req;
 	struct mts_probe_result res;
 	int rc;				/* 0: res.pmtu found */
+	bool cached;			/* the destination's search of the last minute, again */
 	char err[160];
 };
 
@@ -28,8 +29,9 @@ struct mts_autoprobe;
 
 /* rate: probe packets a second at most. NULL on failure (errno). */
 struct mts_autoprobe *mts_autoprobe_start(unsigned rate);
-/* Queue a search: false when this destination was searched within the
- * minute, is queued already, or the queue is full. */
+/* Queue a search. A destination searched within the minute gets that
+ * search's result again (cached), without a packet. False when its search
+ * is still running or queued, or the queue is full: ask again later. */
 bool mts_autoprobe_ask(struct mts_autoprobe *ap, const struct mts_probe_req *req);
 /* A finished search, if any. */
 bool mts_autoprobe_take(struct mts_autoprobe *ap, struct mts_probe_done *out);

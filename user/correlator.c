@@ -74,6 +74,14 @@ void mts_corr_defaults(struct mts_corr_cfg *cfg)
 	/* Linux resends a lost segment at ~0.2 s and ~0.6 s: a gap still open
 	 * after a second outlived both. */
 	cfg->gap_ticks = MTS_MS_TO_TICKS(1000);
+	/* A healthy far end answers a request within a round trip; a second
+	 * of nothing at all after the near end's last byte was acknowledged
+	 * is a wait, not a round trip. */
+	cfg->still_ticks = MTS_MS_TO_TICKS(1000);
+	/* A download through the hole hangs on its first flight, right after
+	 * the request; a flow that has traded small data for longer is an
+	 * interactive session, not a download that never got going. */
+	cfg->young_ticks = MTS_MS_TO_TICKS(30000);
 }
 
 static bool tick_before(__u32 a, __u32 b)
@@ -128,6 +136,20 @@ static bool inbound_hole(const struct mts_corr_cfg *cfg, const struct mts_dir *d
 
 	return (d->xflags & MTS_X_GAP) && d->arr_max && d->arr_max < big &&
 	       d->gap_len >= big - hdrs && !tick_before(now - d->t_gap, cfg->gap_ticks);
+}
+
+bool mts_inbound_waiting(const struct mts_corr_cfg *cfg, const struct mts_flow *f,
+			 int family, int d, __u32 now)
+{
+	const struct mts_dir *far = &f->dir[d], *near = &f->dir[!d];
+	unsigned full = mts_full_size(f, family);
+	__u8 both = MTS_F_SND | MTS_F_ACK;
+
+	return full && (far->xflags & MTS_X_ARR) && far->arr_max < full &&
+	       !(far->xflags & MTS_X_GAP) && (near->flags & both) == both &&
+	       near->snd_una == near->snd_nxt && !near->hole_rtx &&
+	       !((far->flags | near->flags) & MTS_F_FIN) &&
+	       tick_before(now - f->t_first, cfg->young_ticks);
 }
 
 static enum mts_verdict assess_dir(const struct mts_corr_cfg *cfg, int family,
@@ -246,8 +268,8 @@ static enum mts_verdict assess_dir(const struct mts_corr_cfg *cfg, int family,
 }
 
 enum mts_verdict mts_assess(const struct mts_corr_cfg *cfg, const struct mts_flow_key *key,
-			    const struct mts_flow *flow, __u32 now, enum mts_verdict prev,
-			    struct mts_assessment *out)
+			    const struct mts_flow *flow, __u32 now, __u32 still,
+			    enum mts_verdict prev, struct mts_assessment *out)
 {
 	struct mts_assessment best = { .verdict = MTS_V_NONE, .dir = -1 };
 
@@ -269,6 +291,25 @@ enum mts_verdict mts_assess(const struct mts_corr_cfg *cfg, const struct mts_flo
 		best.verdict = MTS_V_HEALTHY;
 		best.why = "no data seen";
 	}
+	/* A download whose first flight died before it got here and left no
+	 * tail: the far end acknowledged the request, and then nothing. A
+	 * server thinking, a long poll or an idle session look the same; the
+	 * probe of the far end settles it. */
+	for (int i = 0; i < 2 && best.verdict == MTS_V_HEALTHY; i++) {
+		const struct mts_dir *d = &flow->dir[i];
+
+		if (!mts_inbound_waiting(cfg, flow, key->family, i, now) ||
+		    tick_before(now - still, cfg->still_ticks))
+			continue;
+		best = (struct mts_assessment){
+			.verdict = MTS_V_SUSPECT, .dir = i, .lost = full,
+			.needs_probe = true, .inbound = true, .idle_alike = true,
+			.why = "arriving data: the request was acknowledged, then nothing; no "
+			       "full-size segment has ever arrived: a download whose segments "
+			       "die on the way here, or a far end with nothing to say yet",
+		};
+		set_wall(&best, key->family, d->arr_max, full);
+	}
 	/* A black hole whose resends get no answer is still that black hole:
 	 * the moment a sender shrinks its resend (after a fix, or PLPMTUD)
 	 * looks like silence until the ACK comes. The diagnosis stands until
@@ -287,10 +328,38 @@ enum mts_verdict mts_assess(const struct mts_corr_cfg *cfg, const struct mts_flo
 	return best.verdict;
 }
 
+/* A waiting download: news only if the path cannot carry what the far end
+ * would send, and it never sent that much (else it knows its path). */
+static void settle_waiting(struct mts_assessment *a, int family, const struct mts_probe_fact *p)
+{
+	if (!p->pmtu)
+		return;		/* no answer: it stays a suspect */
+	a->needs_probe = false;
+	if (a->lost > p->pmtu && a->wall_low < p->pmtu) {
+		a->verdict = MTS_V_BLACKHOLE;
+		a->why = "arriving data: no full-size segment ever arrived, the flow hangs "
+			 "after its request, and a probe found the path carries less";
+		a->wall_low = p->pmtu;
+		a->wall_high = p->pmtu + 1;
+		a->advice_mtu = p->pmtu;
+		a->advice_mss = mss_for(family, p->pmtu);
+		a->cause = MTS_CAUSE_BEYOND;
+		return;
+	}
+	*a = (struct mts_assessment){
+		.verdict = MTS_V_HEALTHY, .dir = a->dir, .idle_alike = true,
+		.why = "waiting for the far end; a probe found the path carries what it sends",
+	};
+}
+
 void mts_apply_probe(struct mts_assessment *a, int family, const struct mts_probe_fact *p)
 {
 	bool silent = a->needs_probe;	/* nothing but the probe can decide */
 
+	if (a->idle_alike && (a->verdict == MTS_V_SUSPECT || a->verdict == MTS_V_BLACKHOLE)) {
+		settle_waiting(a, family, p);
+		return;
+	}
 	if (a->verdict != MTS_V_SUSPECT && a->verdict != MTS_V_BLACKHOLE)
 		return;
 	if (p->dead && silent && a->verdict == MTS_V_SUSPECT) {

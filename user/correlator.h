@@ -18,6 +18,8 @@ struct mts_corr_cfg {
 	unsigned oversize_min;	/* DF packets too big for our route, none of our PTBs out */
 	unsigned join_wait_ticks; /* joined mid-flow: a large segment unanswered this long */
 	unsigned gap_ticks;	/* arriving data: a gap no resend fills this long */
+	unsigned still_ticks;	/* a download that never saw a full segment stood still this long */
+	unsigned young_ticks;	/* ... and stopped this soon after its SYN */
 };
 
 struct mts_assessment {
@@ -33,6 +35,7 @@ struct mts_assessment {
 	bool needs_probe;	/* only a probe of the path can tell black hole from dead path */
 	bool inbound;		/* the data is lost before it reaches this gateway (the wall
 				 * is on its way here: a download through the hole) */
+	bool idle_alike;	/* an idle flow looks the same: only a probe's answer is news */
 };
 
 /*
@@ -63,11 +66,23 @@ void mts_corr_defaults(struct mts_corr_cfg *cfg);
  * Judge a flow. prev is the verdict given last time (MTS_V_NONE at first):
  * a flow that was a black hole and now moves data is "recovered"; one that
  * goes silent stays a black hole, without a new wall (the caller keeps the
- * one it had).
+ * one it had). still: since when (ticks) the caller has seen none of the
+ * flow's sequence numbers move (now: it just saw them move, or only now
+ * began to look).
  */
 enum mts_verdict mts_assess(const struct mts_corr_cfg *cfg, const struct mts_flow_key *key,
-			    const struct mts_flow *flow, __u32 now, enum mts_verdict prev,
-			    struct mts_assessment *out);
+			    const struct mts_flow *flow, __u32 now, __u32 still,
+			    enum mts_verdict prev, struct mts_assessment *out);
+
+/*
+ * A download that may hang on its first flight: the far end (dir d) is past
+ * its handshake, nothing of full size from it has arrived, all the near end
+ * sent is acknowledged, neither end closed, and the flow is young. Judged
+ * a suspect once it stands still (mts_assess); the watch loop sweeps the
+ * flow table for these, as no packet announces them.
+ */
+bool mts_inbound_waiting(const struct mts_corr_cfg *cfg, const struct mts_flow *flow,
+			 int family, int d, __u32 now);
 
 /* Worst first: blackhole, ptb-ignored, suspect, stalled, pmtu-limited, ... */
 int mts_verdict_rank(enum mts_verdict v);
@@ -76,7 +91,11 @@ int mts_verdict_rank(enum mts_verdict v);
  * (IP packet size of the flow's own layer), or nothing answers even small
  * probes (dead). A suspect or black-hole flow whose lost segment is larger
  * than pmtu is a black hole, its wall pinned to the byte; one whose path
- * carries the lost size, or is dead, is stalled (not an MTU problem).
+ * carries the lost size, or is dead, is stalled (not an MTU problem). A
+ * waiting download (idle_alike) is a black hole when the path carries less
+ * than a full segment and more than the largest that arrived; otherwise it
+ * is healthy (an idle flow, or a sender that knows its path), and a dead
+ * answer leaves it suspect.
  */
 struct mts_probe_fact {
 	unsigned pmtu;		/* 0: no result */

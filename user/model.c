@@ -112,6 +112,17 @@ void mts_model_remove(struct mts_model *m, struct mts_track *t)
 	}
 }
 
+/* Any byte sent, arrived or acknowledged, either way. */
+static bool moved(const struct mts_flow *a, const struct mts_flow *b)
+{
+	for (int i = 0; i < 2; i++)
+		if (a->dir[i].snd_nxt != b->dir[i].snd_nxt ||
+		    a->dir[i].snd_una != b->dir[i].snd_una ||
+		    a->dir[i].arr_nxt != b->dir[i].arr_nxt)
+			return true;
+	return false;
+}
+
 bool mts_model_update(struct mts_model *m, struct mts_track *t, const struct mts_flow *rec,
 		      __u32 now_ticks, double now_unix)
 {
@@ -121,8 +132,10 @@ bool mts_model_update(struct mts_model *m, struct mts_track *t, const struct mts
 	/* Any packet moves the record's recency stamp: the flow is alive. */
 	if (!t->t_active || rec->seen != t->rec.seen)
 		t->t_active = now_ticks | 1;
+	if (!t->t_still || moved(rec, &t->rec))
+		t->t_still = now_ticks | 1;
 	t->rec = *rec;
-	v = mts_assess(&m->cfg, &t->key, rec, now_ticks, before, &a);
+	v = mts_assess(&m->cfg, &t->key, rec, now_ticks, t->t_still, before, &a);
 	/* The interface to fix: where the data leaves, or, when it is lost
 	 * before it gets here, where it arrives. */
 	if (a.inbound && rec->in_ifindex)

@@ -22,8 +22,10 @@ struct mts_track {
 	double t_change;		/* Unix time of the latest verdict change */
 	__u32 t_quiet;			/* ticks: when it was last seen unremarkable */
 	__u32 t_active;			/* ticks: when its record last changed recency */
+	__u32 t_still;			/* ticks: since when no sequence number moved */
 	struct mts_probe_fact probe;	/* watch --probe: what a probe of its path found */
 	bool probe_asked;
+	bool held;			/* a change not reported until the probe answers */
 	bool fwd_base_set;		/* PTBs forwarded by the box / received for this flow */
 	unsigned long long fwd_base;	/* ... when it was first seen with a PTB */
 	unsigned rx_base;

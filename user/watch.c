@@ -28,6 +28,7 @@
 #define MTS_CLOSED_LINGER_MS 3000 /* and a closed one this long after its last packet */
 #define MTS_COUNT_S	5.0	/* how often the flow table is counted (exporter, top) */
 #define MTS_RESCAN_S	5.0	/* discovery: how often WireGuard is looked at again */
+#define MTS_WAITING_MS	500	/* how often the table is swept for waiting downloads */
 
 static volatile sig_atomic_t stop;
 
@@ -48,6 +49,7 @@ struct watch {
 	struct mts_model m;
 	struct mts_iface_report ifr[MTS_MAX_IFACES];
 	__u64 ev_drops;
+	__u32 t_waiting;	/* ticks: the latest sweep for waiting downloads */
 	pthread_mutex_t lock;
 	struct mts_http *http;
 	struct mts_top *top;
@@ -227,7 +229,8 @@ static void report(struct watch *w, const struct mts_track *t, double now)
 		mts_text_verdict(stdout, &r);
 }
 
-/* --probe: a suspect or black-hole flow gets one path MTU search. */
+/* --probe: a suspect or black-hole flow gets one path MTU search (or the
+ * result of its destination's search of the last minute). */
 static void maybe_probe(struct watch *w, struct mts_track *t)
 {
 	struct mts_probe_req req;
@@ -235,9 +238,27 @@ static void maybe_probe(struct watch *w, struct mts_track *t)
 	if (!w->ap || t->probe_asked ||
 	    (t->a.verdict != MTS_V_SUSPECT && t->a.verdict != MTS_V_BLACKHOLE))
 		return;
-	t->probe_asked = true;
 	probe_target(w, t, &req);
-	mts_autoprobe_ask(w->ap, &req);
+	t->probe_asked = mts_autoprobe_ask(w->ap, &req);
+}
+
+/*
+ * A waiting download that an idle flow resembles is news only once the
+ * probe has spoken: with --probe its suspect is held back, and a probe
+ * that clears it leaves nothing to say. Reports what is news.
+ */
+static void report_change(struct watch *w, struct mts_track *t, double now)
+{
+	if (w->ap && t->a.idle_alike && t->a.needs_probe) {
+		t->held = true;
+		return;
+	}
+	if (t->held && t->a.verdict == MTS_V_HEALTHY) {
+		t->held = false;
+		return;
+	}
+	t->held = false;
+	report(w, t, now);
 }
 
 /* Finished searches: pin the flows' walls, say what was found. */
@@ -255,7 +276,12 @@ static void probe_results(struct watch *w)
 			t->probe.pmtu = inner;
 		if (t && d.rc && d.res.dead)
 			t->probe.dead = true;
-		if (w->quiet)
+		/* No answer: the held suspect is all there is to say. */
+		if (t && t->held && !inner) {
+			t->held = false;
+			report(w, t, mts_now_unix());
+		}
+		if (w->quiet || d.cached)
 			continue;
 		if (w->o->json) {
 			json_object *o = json_object_new_object();
@@ -289,6 +315,22 @@ static void probe_results(struct watch *w)
 			printf("\n");
 		}
 		fflush(stdout);
+	}
+}
+
+/* Downloads that may hang on their first flight announce themselves by no
+ * packet at all: they are found in the table. */
+static void sweep_waiting(struct watch *w, __u32 now)
+{
+	for (__u32 i = 0; i < w->L.flows_max; i++) {
+		struct mts_flow_key key;
+		struct mts_flow rec;
+
+		if (!mts_loader_slot(&w->L, i, &key, &rec) || key.proto != IPPROTO_TCP)
+			continue;
+		for (int d = 0; d < 2; d++)
+			if (mts_inbound_waiting(&w->m.cfg, &rec, key.family, d, now))
+				mts_model_add(&w->m, &key, rec.ifindex);
 	}
 }
 
@@ -396,6 +438,10 @@ static void tick_at(struct watch *w, __u32 now, double unix_now)
 		w->ev_drops = drops;
 		sweep(w);
 	}
+	if (!w->t_waiting || (__s32)(now - w->t_waiting) >= (__s32)MTS_MS_TO_TICKS(MTS_WAITING_MS)) {
+		w->t_waiting = now | 1;
+		sweep_waiting(w, now);
+	}
 
 	mts_model_each(&w->m, t) {
 		struct mts_flow rec;
@@ -415,10 +461,9 @@ static void tick_at(struct watch *w, __u32 now, double unix_now)
 			if (!changed && t->a.cause && !strcmp(t->a.cause, MTS_CAUSE_NAT) &&
 			    (!cause || strcmp(cause, MTS_CAUSE_NAT)))
 				report(w, t, unix_now);
-			if (changed) {
-				report(w, t, unix_now);
-				maybe_probe(w, t);
-			}
+			if (changed)
+				report_change(w, t, unix_now);
+			maybe_probe(w, t);
 			dir = t->a.dir;
 			/* Quiet and unremarkable for a while, or closed by its
 			 * sender (FIN/RST) and silent since: no longer news. */

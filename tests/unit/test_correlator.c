@@ -164,8 +164,9 @@ static void shift_times(struct mts_flow *f, __u32 delta)
 	}
 }
 
-static struct mts_assessment judge(const struct mts_flow_key *k, const struct mts_flow *f,
-				   __u32 now, enum mts_verdict prev)
+/* still: since when the flow stood still (now: it just moved). */
+static struct mts_assessment judge_still(const struct mts_flow_key *k, const struct mts_flow *f,
+					 __u32 now, __u32 still, enum mts_verdict prev)
 {
 	struct mts_corr_cfg cfg;
 	struct mts_assessment a;
@@ -173,13 +174,19 @@ static struct mts_assessment judge(const struct mts_flow_key *k, const struct mt
 
 	mts_corr_defaults(&cfg);
 	memset(&a, 0, sizeof(a));
-	v = mts_assess(&cfg, k, f, now, prev, &a);
+	v = mts_assess(&cfg, k, f, now, still, prev, &a);
 	if (v != a.verdict) {
 		fprintf(stderr, "  mts_assess returned %s but wrote %s\n",
 			mts_verdict_name(v), mts_verdict_name(a.verdict));
 		a.verdict = MTS_V_MAX;	/* fails every verdict check below */
 	}
 	return a;
+}
+
+static struct mts_assessment judge(const struct mts_flow_key *k, const struct mts_flow *f,
+				   __u32 now, enum mts_verdict prev)
+{
+	return judge_still(k, f, now, now, prev);
 }
 
 /* By name, so a failure reads "got blackhole, want stalled". */
@@ -1508,6 +1515,118 @@ static bool test_download_gap_without_syns_uses_1280(void)
 	return true;
 }
 
+/*
+ * A download whose first flight died whole on the way here (no tail):
+ * end 0 sent a 300-byte request at 1 ms, the server acknowledged it and
+ * its 200-byte response headers arrived at 2 ms, the client acknowledged
+ * those; since then nothing. The sweep's candidate.
+ */
+static struct mts_flow download_waiting(unsigned hdrs)
+{
+	struct mts_flow f = { .t_first = at(0), .seen = 1, .ifindex = 3 };
+	struct mts_dir *c = &f.dir[0], *s = &f.dir[1];
+
+	c->syn_mss = s->syn_mss = 1460;
+	c->flags = MTS_F_SND | MTS_F_ACK;
+	c->snd_nxt = c->snd_una = iss(0) + 1 + 300;
+	c->seg_max = c->deliv_max = 300 + hdrs;
+	s->xflags = MTS_X_ARR;
+	s->arr_max = 200 + hdrs;
+	s->arr_nxt = iss(1) + 1 + 200;
+	return f;
+}
+
+static bool test_download_waiting_still_is_inbound_suspect(void)
+{
+	struct mts_flow_key k = key4();
+	struct mts_flow f = download_waiting(V4_HDRS);
+	struct mts_assessment a = judge_still(&k, &f, at(1200), at(3), MTS_V_NONE);
+
+	ASSERT_VERDICT(a, MTS_V_SUSPECT);
+	ASSERT_TRUE(a.inbound && a.idle_alike && a.needs_probe, "inbound, held for the probe");
+	ASSERT_EQ(a.dir, 1, "the server's data");
+	ASSERT_EQ(a.lost, 1500, "lost: a full segment");
+	ASSERT_EQ(a.wall_low, 252, "wall_low: what arrived");
+	return true;
+}
+
+static bool test_download_waiting_not_yet_still_is_healthy(void)
+{
+	struct mts_flow_key k = key4();
+	struct mts_flow f = download_waiting(V4_HDRS);
+
+	/* a round trip is not a wait; nor is a flow that just moved */
+	ASSERT_VERDICT(judge_still(&k, &f, at(600), at(3), MTS_V_NONE), MTS_V_HEALTHY);
+	ASSERT_VERDICT(judge(&k, &f, at(5000), MTS_V_NONE), MTS_V_HEALTHY);
+	return true;
+}
+
+static bool test_download_waiting_ruled_out(void)
+{
+	struct mts_flow_key k = key4();
+	struct mts_flow f;
+
+	/* full-size segments arrived: it knows its path */
+	f = download_waiting(V4_HDRS);
+	f.dir[1].arr_max = 1500;
+	ASSERT_VERDICT(judge_still(&k, &f, at(1200), at(3), MTS_V_NONE), MTS_V_HEALTHY);
+	/* the request itself is not acknowledged: an upload's business */
+	f = download_waiting(V4_HDRS);
+	f.dir[0].snd_nxt += 1000;
+	ASSERT_NOT_VERDICT(judge_still(&k, &f, at(1200), at(3), MTS_V_NONE), MTS_V_SUSPECT);
+	/* closed */
+	f = download_waiting(V4_HDRS);
+	f.dir[1].flags |= MTS_F_FIN;
+	ASSERT_VERDICT(judge_still(&k, &f, at(1200), at(3), MTS_V_NONE), MTS_V_HEALTHY);
+	/* a session that has traded small data for a minute */
+	f = download_waiting(V4_HDRS);
+	ASSERT_VERDICT(judge_still(&k, &f, at(61000), at(60000), MTS_V_NONE), MTS_V_HEALTHY);
+	/* the handshake was not seen: no full size to miss */
+	f = download_waiting(V4_HDRS);
+	f.dir[1].syn_mss = 0;
+	ASSERT_VERDICT(judge_still(&k, &f, at(1200), at(3), MTS_V_NONE), MTS_V_HEALTHY);
+	return true;
+}
+
+static struct mts_assessment probed_waiting(unsigned arrived, unsigned pmtu, bool dead,
+					    enum mts_verdict prev)
+{
+	struct mts_flow_key k = key4();
+	struct mts_flow f = download_waiting(V4_HDRS);
+	struct mts_probe_fact p = { .pmtu = pmtu, .dead = dead };
+	struct mts_assessment a;
+
+	f.dir[1].arr_max = arrived;
+	a = judge_still(&k, &f, at(1200), at(3), prev);
+	mts_apply_probe(&a, k.family, &p);
+	return a;
+}
+
+static bool test_download_waiting_probe_decides(void)
+{
+	struct mts_assessment a = probed_waiting(252, 1400, false, MTS_V_NONE);
+
+	ASSERT_VERDICT(a, MTS_V_BLACKHOLE);
+	ASSERT_TRUE(a.inbound && !a.needs_probe, "inbound, settled");
+	ASSERT_EQ(a.wall_low, 1400, "wall_low: the probe");
+	ASSERT_EQ(a.wall_high, 1401, "wall_high: to the byte");
+	ASSERT_EQ(a.advice_mtu, 1400, "advice");
+	ASSERT_EQ(a.advice_mss, 1360, "mss");
+	/* the path carries a full segment: an idle flow, not news */
+	a = probed_waiting(252, 1500, false, MTS_V_NONE);
+	ASSERT_VERDICT(a, MTS_V_HEALTHY);
+	ASSERT_TRUE(a.idle_alike, "dismissed quietly");
+	/* segments as large as the path carries arrived: it knows its path */
+	ASSERT_VERDICT(probed_waiting(1400, 1400, false, MTS_V_NONE), MTS_V_HEALTHY);
+	/* nothing answers the probe: it stays a suspect */
+	ASSERT_VERDICT(probed_waiting(252, 0, true, MTS_V_NONE), MTS_V_SUSPECT);
+	/* a black hole the probe found stays one, wall and all */
+	a = probed_waiting(252, 1400, false, MTS_V_BLACKHOLE);
+	ASSERT_VERDICT(a, MTS_V_BLACKHOLE);
+	ASSERT_EQ(a.wall_high, 1401, "wall_high");
+	return true;
+}
+
 int main(void)
 {
 	RUN(test_healthy_bulk_transfer);
@@ -1588,6 +1707,10 @@ int main(void)
 	RUN(test_download_random_loss_full_size_arrived_not_blackhole);
 	RUN(test_interactive_small_segment_lost_not_blackhole);
 	RUN(test_download_gap_without_syns_uses_1280);
+	RUN(test_download_waiting_still_is_inbound_suspect);
+	RUN(test_download_waiting_not_yet_still_is_healthy);
+	RUN(test_download_waiting_ruled_out);
+	RUN(test_download_waiting_probe_decides);
 
 	return TL_EXIT();
 }

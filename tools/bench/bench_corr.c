@@ -200,7 +200,7 @@ int main(int argc, char **argv)
 			for (unsigned i = 0; i < n; i++) {
 				struct mts_assessment as;
 				enum mts_verdict v = mts_assess(&cfg, &keys[i], &flows[i], now,
-								prev[i], &as);
+								now, prev[i], &as);
 
 				sink += v + as.wall_high;
 				if (!passes)

@@ -1,0 +1,33 @@
+#!/usr/bin/env python3
+"""httpd.py ADDR PORT DIR - a plain HTTP file server for the lab tests.
+
+http.server's own server looks its address up in DNS when it binds
+(socket.getfqdn), and a lab namespace has no DNS: it would hang for the
+resolver's timeouts before it listens. This one binds and serves.
+"""
+import http.server
+import socket
+import socketserver
+import sys
+from functools import partial
+
+
+class Server(http.server.ThreadingHTTPServer):
+    def server_bind(self):
+        socketserver.TCPServer.server_bind(self)
+        self.server_name, self.server_port = self.server_address[:2]
+
+
+class Quiet(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, *args):
+        pass
+
+
+def main():
+    addr, port, root = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+    Server.address_family = socket.AF_INET6 if ":" in addr else socket.AF_INET
+    Server((addr, port), partial(Quiet, directory=root)).serve_forever()
+
+
+if __name__ == "__main__":
+    main()
