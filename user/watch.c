@@ -244,12 +244,13 @@ static void maybe_probe(struct watch *w, struct mts_track *t)
 
 /*
  * A waiting download that an idle flow resembles is news only once the
- * probe has spoken: with --probe its suspect is held back, and a probe
- * that clears it leaves nothing to say. Reports what is news.
+ * probe has spoken: its suspect is held back (without --probe, for good:
+ * every idle session would be one), and a probe that clears it leaves
+ * nothing to say. Reports what is news.
  */
 static void report_change(struct watch *w, struct mts_track *t, double now)
 {
-	if (w->ap && t->a.idle_alike && t->a.needs_probe) {
+	if (t->a.idle_alike && t->a.needs_probe) {
 		t->held = true;
 		return;
 	}

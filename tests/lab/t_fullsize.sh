@@ -7,8 +7,7 @@
 # within 5 s of the start, and with that advice applied the next download
 # completes with no verdict worse than pmtu-limited. (iperf3 -R through the
 # hole is not found yet: its data connection's first ACK rides on the lost
-# data.) Without --probe: a
-# `suspect` that names the probe command. Control: the same downloads on a
+# data.) Control: the same downloads on a
 # path without the wall complete, and --probe prints no verdict worse than
 # pmtu-limited (the waiting flows it probed are not news).
 . "$(dirname "$0")/lib.sh"
@@ -98,30 +97,6 @@ hole() {	# NAME KIND [lab.sh up options]
 	"$LAB" down --prefix "$p"
 }
 
-passive() {	# NAME KIND [lab.sh up options]: no --probe: a suspect naming the command
-	local name=$1 kind=$2 p=g$((RANDOM % 900 + 100))$RANDOM
-	shift 2
-	p=${p:0:7}
-	lab_up "$p" --wall-side gw "$@" || { fail "$name" "lab did not come up"; return; }
-	local out=$TMP/$p.json port=$((RANDOM % 30000 + 20000)) dst line
-	dst=$(dst_of "$port")
-	serve "$kind" "$port" || { fail "$name" "server did not listen"; return; }
-	watch_start "$out" || { fail "$name" "watch did not start"; return; }
-	fetch "$kind" "$port" 4
-	sleep 0.5
-	line=$(verdicts_of "$out" "$dst" | jq -c 'select(.verdict == "suspect")' | head -1)
-	if [ -z "$line" ]; then
-		fail "$name" "no suspect for $dst; saw: $(verdicts_of "$out" "$dst" | jq -r .verdict | tr '\n' ' ')"
-	elif ! jq -e --arg d "$LAB_DST" '.direction == "inbound" and (.confirm | startswith("mtuscope probe")) and
-			(.confirm | contains($d))' <<<"$line" >/dev/null; then
-		fail "$name" "suspect without the probe command: $line"
-	else
-		ok "$name"
-	fi
-	watch_stop
-	"$LAB" down --prefix "$p"
-}
-
 control() {	# NAME KIND [lab.sh up options]: no wall; --probe says nothing
 	local name=$1 kind=$2 p=c$((RANDOM % 900 + 100))$RANDOM
 	shift 2
@@ -145,6 +120,5 @@ control() {	# NAME KIND [lab.sh up options]: no wall; --probe says nothing
 hole fullsize_http_plain_ipv4_blackhole http --mode plain --family 4
 hole fullsize_http_plain_ipv6_blackhole http --mode plain --family 6
 hole fullsize_http_wireguard_ipv4_blackhole http --mode wg --family 4
-passive fullsize_http_without_probe_is_suspect_with_command http --mode plain --family 4
 control fullsize_http_no_wall_probe_says_nothing http --mode plain --family 4
 control fullsize_iperf3_reverse_no_wall_probe_says_nothing iperf3 --mode wg --family 4
