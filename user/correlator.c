@@ -328,6 +328,19 @@ enum mts_verdict mts_assess(const struct mts_corr_cfg *cfg, const struct mts_flo
 	return best.verdict;
 }
 
+/* A probe found the path carries pmtu and no more: the wall to the byte. */
+static void probed_blackhole(struct mts_assessment *a, int family, unsigned pmtu,
+			     const char *why)
+{
+	a->verdict = MTS_V_BLACKHOLE;
+	a->why = why;
+	a->wall_low = pmtu;
+	a->wall_high = pmtu + 1;
+	a->advice_mtu = pmtu;
+	a->advice_mss = mss_for(family, pmtu);
+	a->cause = a->cause ?: MTS_CAUSE_BEYOND;
+}
+
 /* A waiting download: news only if the path cannot carry what the far end
  * would send, and it never sent that much (else it knows its path). */
 static void settle_waiting(struct mts_assessment *a, int family, const struct mts_probe_fact *p)
@@ -336,14 +349,9 @@ static void settle_waiting(struct mts_assessment *a, int family, const struct mt
 		return;		/* no answer: it stays a suspect */
 	a->needs_probe = false;
 	if (a->lost > p->pmtu && a->wall_low < p->pmtu) {
-		a->verdict = MTS_V_BLACKHOLE;
-		a->why = "arriving data: no full-size segment ever arrived, the flow hangs "
-			 "after its request, and a probe found the path carries less";
-		a->wall_low = p->pmtu;
-		a->wall_high = p->pmtu + 1;
-		a->advice_mtu = p->pmtu;
-		a->advice_mss = mss_for(family, p->pmtu);
-		a->cause = MTS_CAUSE_BEYOND;
+		probed_blackhole(a, family, p->pmtu,
+				 "arriving data: no full-size segment ever arrived, the flow hangs "
+				 "after its request, and a probe found the path carries less");
 		return;
 	}
 	*a = (struct mts_assessment){
@@ -374,14 +382,9 @@ void mts_apply_probe(struct mts_assessment *a, int family, const struct mts_prob
 		return;
 	a->needs_probe = false;
 	if (a->lost > p->pmtu) {
-		a->verdict = MTS_V_BLACKHOLE;
-		a->why = "large segment never delivered; a probe found the path "
-			 "carries no more than the wall";
-		a->wall_low = p->pmtu;
-		a->wall_high = p->pmtu + 1;
-		a->advice_mtu = p->pmtu;
-		a->advice_mss = mss_for(family, p->pmtu);
-		a->cause = a->cause ?: MTS_CAUSE_BEYOND;
+		probed_blackhole(a, family, p->pmtu,
+				 "large segment never delivered; a probe found the path "
+				 "carries no more than the wall");
 	} else if (a->verdict == MTS_V_SUSPECT && silent) {
 		/* The path carries the segment, yet nothing answers it. */
 		a->verdict = MTS_V_STALLED;
