@@ -216,6 +216,7 @@ static enum mts_verdict assess_dir(const struct mts_corr_cfg *cfg, int family,
 		a->why = (d->flags & MTS_F_SACK_HOLE)
 			 ? "large segment resent, never delivered; smaller data behind it arrives"
 			 : "large segment resent, never delivered; everything before it arrived";
+		a->lost = d->hole_size;
 		set_wall(a, family, d->deliv_max, d->hole_size);
 		/* Too big for our own route and no PTB of ours left: we are the
 		 * wall and ours is the PTB lost. Otherwise it is further on. */

@@ -1341,6 +1341,24 @@ static bool test_joined_probe_below_segment_is_blackhole_to_the_byte(void)
 	return true;
 }
 
+static bool test_blackhole_probe_pins_the_wall(void)
+{
+	/* scp over the hole: only the ssh handshake (100 bytes) was
+	 * delivered, so the passive wall is 100..1500; the probe says 1400. */
+	struct mts_flow_key k = key4();
+	struct mts_flow f = lab_hole(0, 1500, 100, V4_HDRS);
+	struct mts_assessment a = judge(&k, &f, at(1000), MTS_V_NONE);
+
+	ASSERT_VERDICT(a, MTS_V_BLACKHOLE);
+	ASSERT_EQ(a.wall_low, 100, "passive wall_low: the largest delivered");
+	a = probed(&k, &f, at(1000), 1400, false);
+	ASSERT_VERDICT(a, MTS_V_BLACKHOLE);
+	ASSERT_EQ(a.wall_low, 1400, "wall_low: the path MTU");
+	ASSERT_EQ(a.wall_high, 1401, "wall_high: one more");
+	ASSERT_EQ(a.advice_mtu, 1400, "advice MTU");
+	return true;
+}
+
 static bool test_joined_probe_dead_path_is_stalled(void)
 {
 	struct mts_flow_key k = key4();
@@ -1711,6 +1729,7 @@ int main(void)
 	RUN(test_download_waiting_not_yet_still_is_healthy);
 	RUN(test_download_waiting_ruled_out);
 	RUN(test_download_waiting_probe_decides);
+	RUN(test_blackhole_probe_pins_the_wall);
 
 	return TL_EXIT();
 }
