@@ -137,15 +137,15 @@ static const struct mts_wg_peer *tunnel_of(const struct watch *w, const struct m
 
 /*
  * What a probe of t's path goes to: the flow's far end (a TCP port it
- * listens on) or, inside a WireGuard tunnel, the peer's endpoint (whose
- * closed TCP port answers RST), whose result less the tunnel's overhead is
- * the inner wall.
+ * listens on: the receiver of an upload, the sender of a download) or,
+ * inside a WireGuard tunnel, the peer's endpoint (whose closed TCP port
+ * answers RST), whose result less the tunnel's overhead is the inner wall.
  */
 static void probe_target(const struct watch *w, const struct mts_track *t,
 			 struct mts_probe_req *req)
 {
 	const struct mts_flow_key *k = &t->key;
-	int far = t->a.dir < 0 ? 1 : !t->a.dir;
+	int far = t->a.dir < 0 ? 1 : t->a.inbound ? t->a.dir : !t->a.dir;
 	const struct mts_wg_peer *p;
 	struct mts_report r = { 0 };
 	char ep[64];
@@ -454,6 +454,7 @@ static void tick_at(struct watch *w, __u32 now, double unix_now)
 			int dir;
 
 			const char *cause = t->a.cause;
+			unsigned wall = t->a.wall_high;
 			bool changed = mts_model_update(&w->m, t, &rec, now, unix_now);
 
 			wireguard_advice(w, t);
@@ -461,6 +462,10 @@ static void tick_at(struct watch *w, __u32 now, double unix_now)
 			/* The cause learnt later is news too. */
 			if (!changed && t->a.cause && !strcmp(t->a.cause, MTS_CAUSE_NAT) &&
 			    (!cause || strcmp(cause, MTS_CAUSE_NAT)))
+				report(w, t, unix_now);
+			/* So is the wall a probe pinned under a standing black hole. */
+			else if (!changed && t->a.verdict == MTS_V_BLACKHOLE && t->probe.pmtu &&
+				 t->a.wall_high != wall)
 				report(w, t, unix_now);
 			if (changed)
 				report_change(w, t, unix_now);
