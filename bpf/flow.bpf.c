@@ -686,6 +686,8 @@ static __always_inline void tcp_egress(struct pctx *x, const struct pkt *p)
 		}
 		d->snd_nxt = p->seq + 1;
 		d->flags |= MTS_F_SND;
+		if (p->tcp_flags & TCPF_ACK)
+			d->xflags |= MTS_X_LISTENER;
 		d->syn_mss = syn_mss(x->skb, p->opt_off, p->opt_len);
 		return;
 	}
@@ -873,7 +875,7 @@ static __always_inline void tcp_ingress(struct pctx *x, const struct pkt *p)
 	if (p->tcp_flags & TCPF_SYN) {
 		d = &f->dir[s & 1];
 		d->arr_nxt = p->seq + 1;
-		d->xflags |= MTS_X_ARR;
+		d->xflags |= MTS_X_ARR | MTS_X_LISTENER;
 		d->syn_mss = syn_mss(x->skb, p->opt_off, p->opt_len);
 	} else if (p->plen) {
 		tcp_arrived(x, f, &k, s, &f->dir[s & 1], p);

@@ -138,17 +138,26 @@ static bool inbound_hole(const struct mts_corr_cfg *cfg, const struct mts_dir *d
 	       d->gap_len >= big - hdrs && !tick_before(now - d->t_gap, cfg->gap_ticks);
 }
 
+/* Nothing of full size from the server (d) ever arrived here. */
+static bool download_unserved(const struct mts_flow *f, int family, int d)
+{
+	const struct mts_dir *far = &f->dir[d];
+	unsigned full = mts_full_size(f, family);
+	__u8 arr = MTS_X_ARR | MTS_X_LISTENER;
+
+	return full && (far->xflags & arr) == arr && far->arr_max < full &&
+	       !(far->xflags & MTS_X_GAP);
+}
+
 bool mts_inbound_waiting(const struct mts_corr_cfg *cfg, const struct mts_flow *f,
 			 int family, int d, __u32 now)
 {
-	const struct mts_dir *far = &f->dir[d], *near = &f->dir[!d];
-	unsigned full = mts_full_size(f, family);
+	const struct mts_dir *near = &f->dir[!d];
 	__u8 both = MTS_F_SND | MTS_F_ACK;
 
-	return full && (far->xflags & MTS_X_ARR) && far->arr_max < full &&
-	       !(far->xflags & MTS_X_GAP) && (near->flags & both) == both &&
+	return download_unserved(f, family, d) && (near->flags & both) == both &&
 	       near->snd_una == near->snd_nxt && !near->hole_rtx &&
-	       !((far->flags | near->flags) & MTS_F_FIN) &&
+	       !((f->dir[0].flags | f->dir[1].flags) & MTS_F_FIN) &&
 	       tick_before(now - f->t_first, cfg->young_ticks);
 }
 
@@ -296,11 +305,15 @@ enum mts_verdict mts_assess(const struct mts_corr_cfg *cfg, const struct mts_flo
 	 * tail: the far end acknowledged the request, and then nothing. A
 	 * server thinking, a long poll or an idle session look the same; the
 	 * probe of the far end settles it. */
+	/* Found one, it stays one while nothing of full size arrives: a
+	 * client that gives up and closes (iperf3's timer) did not recover,
+	 * whatever its last packets are. */
 	for (int i = 0; i < 2 && best.verdict == MTS_V_HEALTHY; i++) {
 		const struct mts_dir *d = &flow->dir[i];
+		bool held = prev == MTS_V_BLACKHOLE && download_unserved(flow, key->family, i);
 
-		if (!mts_inbound_waiting(cfg, flow, key->family, i, now) ||
-		    tick_before(now - still, cfg->still_ticks))
+		if (!held && (!mts_inbound_waiting(cfg, flow, key->family, i, now) ||
+			      tick_before(now - still, cfg->still_ticks)))
 			continue;
 		best = (struct mts_assessment){
 			.verdict = MTS_V_SUSPECT, .dir = i, .lost = full,

@@ -1309,6 +1309,33 @@ static bool handshake_from_client(void)
 	return true;
 }
 
+/* The server is the end that answered the SYN, whichever side of this
+ * gateway it is on: a download's request goes to it. */
+static bool test_syn_ack_sender_is_the_listener(void)
+{
+	struct tcp4_pkt pkt;
+	struct mts_flow_key k = conn4();
+	struct mts_flow f;
+	size_t len;
+
+	/* the server behind this gateway: its SYN-ACK leaves */
+	len = tcp4(&pkt, SERVER4, SERVER_PORT, CLIENT4, CLIENT_PORT, SEQ0 - 1, CLIENT_ISN + 1,
+		   TH_SYN | TH_ACK, 0);
+	EGRESS(&pkt, len);
+	ASSERT_TRUE(get_flow(&k, &f), "flow");
+	ASSERT_EQ(f.dir[1].xflags, MTS_X_LISTENER, "server: the listener");
+	ASSERT_EQ(f.dir[0].xflags, 0, "client: not");
+	/* the server beyond it: the client's SYN leaves, the SYN-ACK arrives */
+	if (!reset())
+		return false;
+	if (!handshake_from_client())
+		return false;
+	ASSERT_TRUE(get_flow(&k, &f), "flow");
+	ASSERT_EQ(f.dir[1].xflags & MTS_X_LISTENER, MTS_X_LISTENER, "server: the listener");
+	ASSERT_EQ(f.dir[0].xflags & MTS_X_LISTENER, 0, "client: not");
+	return true;
+}
+
 /* A download through a wall before this gateway: after the handshake the
  * server's full-size segments die on the way and a write's small tail
  * arrives past them. The gap is marked, and told. */
@@ -1334,7 +1361,7 @@ static bool test_arriving_data_past_missing_bytes_opens_gap(void)
 	if (!download_through_wall())
 		return false;
 	ASSERT_TRUE(get_flow(&k, &f), "flow");
-	ASSERT_EQ(d->xflags, MTS_X_ARR | MTS_X_GAP, "gap marked");
+	ASSERT_EQ(d->xflags, MTS_X_ARR | MTS_X_GAP | MTS_X_LISTENER, "gap marked");
 	ASSERT_EQ(d->gap_seq, SEQ0, "gap starts after the SYN-ACK");
 	ASSERT_EQ(d->gap_len, 5 * MSS, "gap length");
 	ASSERT_EQ(d->arr_max, 952 + 40, "largest arrived");
@@ -1360,7 +1387,7 @@ static bool test_resend_reaching_the_gap_closes_it(void)
 	len = server_data4(&pkt, SEQ0, MSS);
 	INGRESS(&pkt, len);
 	ASSERT_TRUE(get_flow(&k, &f), "flow");
-	ASSERT_EQ(f.dir[1].xflags, MTS_X_ARR, "gap closed");
+	ASSERT_EQ(f.dir[1].xflags, MTS_X_ARR | MTS_X_LISTENER, "gap closed");
 	ASSERT_EQ(f.dir[1].arr_max, FULL4, "a full segment arrived");
 	return true;
 }
@@ -1379,7 +1406,7 @@ static bool test_in_order_arrivals_open_no_gap(void)
 		INGRESS(&pkt, len);
 	}
 	ASSERT_TRUE(get_flow(&k, &f), "flow");
-	ASSERT_EQ(f.dir[1].xflags, MTS_X_ARR, "no gap");
+	ASSERT_EQ(f.dir[1].xflags, MTS_X_ARR | MTS_X_LISTENER, "no gap");
 	ASSERT_EQ(f.dir[1].arr_nxt, SEQ0 + 4 * MSS, "arr_nxt");
 	ASSERT_EQ(read_events(), 0, "no event");
 	return true;
@@ -2280,6 +2307,7 @@ int main(void)
 	RUN_FRESH(test_flow_first_seen_with_large_data_is_joined_and_told);
 	RUN_FRESH(test_flow_first_seen_with_small_data_is_joined_silently);
 	RUN_FRESH(test_flow_born_with_syn_is_not_joined);
+	RUN_FRESH(test_syn_ack_sender_is_the_listener);
 	RUN_FRESH(test_arriving_data_past_missing_bytes_opens_gap);
 	RUN_FRESH(test_resend_reaching_the_gap_closes_it);
 	RUN_FRESH(test_in_order_arrivals_open_no_gap);

@@ -5,9 +5,10 @@
 # arrives; the gateway sees the request acknowledged and then nothing.
 # With --probe: `blackhole` (direction inbound, the wall from the probe)
 # within 5 s of the start, and with that advice applied the next download
-# completes with no verdict worse than pmtu-limited. (iperf3 -R through the
-# hole is not found yet: its data connection's first ACK rides on the lost
-# data.) Control: the same downloads on a
+# completes with no verdict worse than pmtu-limited. iperf3 -R's data
+# connection gets nothing at all through (its first flight is all full
+# size) and closes on the client's timer: it stays `blackhole`. Control:
+# the same downloads on a
 # path without the wall complete, and --probe prints no verdict worse than
 # pmtu-limited (the waiting flows it probed are not news).
 . "$(dirname "$0")/lib.sh"
@@ -38,8 +39,8 @@ fetch() {	# KIND PORT SEC: download through the gateway; 0 if it completed
 		[ "$(ip netns exec "$LAB_NS_LAN" timeout "$3" curl -s -o /dev/null \
 			-w '%{size_download}' "http://$u:$2/big")" = $((4 << 20)) ]
 	else
-		ip netns exec "$LAB_NS_LAN" timeout "$3" iperf3 -R -c "$LAB_DST" -p "$2" -t 2 \
-			2>&1 | grep -q receiver
+		ip netns exec "$LAB_NS_LAN" timeout "$3" iperf3 -R -J -c "$LAB_DST" -p "$2" -t 2 \
+			2>/dev/null | jq -e '.end.sum_received.bytes > 1000000' >/dev/null
 	fi
 }
 
@@ -49,6 +50,7 @@ verdicts_of() {	# OUT DST: verdicts of the flow from/to DST
 
 hole() {	# NAME KIND [lab.sh up options]
 	local name=$1 kind=$2 p=f$((RANDOM % 900 + 100))$RANDOM
+	[[ $name == *${ONLY:-}* ]] || return 0
 	shift 2
 	p=${p:0:7}
 	lab_up "$p" --wall-side gw "$@" || { fail "$name" "lab did not come up"; return; }
@@ -120,5 +122,8 @@ control() {	# NAME KIND [lab.sh up options]: no wall; --probe says nothing
 hole fullsize_http_plain_ipv4_blackhole http --mode plain --family 4
 hole fullsize_http_plain_ipv6_blackhole http --mode plain --family 6
 hole fullsize_http_wireguard_ipv4_blackhole http --mode wg --family 4
+hole fullsize_http_wireguard_ipv6_blackhole http --mode wg --family 6
+hole fullsize_iperf3_reverse_plain_ipv4_blackhole iperf3 --mode plain --family 4
+hole fullsize_iperf3_reverse_wireguard_ipv6_blackhole iperf3 --mode wg --family 6
 control fullsize_http_no_wall_probe_says_nothing http --mode plain --family 4
 control fullsize_iperf3_reverse_no_wall_probe_says_nothing iperf3 --mode wg --family 4

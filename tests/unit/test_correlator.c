@@ -1535,7 +1535,7 @@ static bool test_download_gap_without_syns_uses_1280(void)
 
 /*
  * A download whose first flight died whole on the way here (no tail):
- * end 0 sent a 300-byte request at 1 ms, the server acknowledged it and
+ * end 0 (the client) sent a 300-byte request at 1 ms, the server acknowledged it and
  * its 200-byte response headers arrived at 2 ms, the client acknowledged
  * those; since then nothing. The sweep's candidate.
  */
@@ -1548,9 +1548,15 @@ static struct mts_flow download_waiting(unsigned hdrs)
 	c->flags = MTS_F_SND | MTS_F_ACK;
 	c->snd_nxt = c->snd_una = iss(0) + 1 + 300;
 	c->seg_max = c->deliv_max = 300 + hdrs;
-	s->xflags = MTS_X_ARR;
+	c->xflags = MTS_X_ARR;		/* the request arrived here too */
+	c->arr_max = 300 + hdrs;
+	c->arr_nxt = c->snd_nxt;
+	s->xflags = MTS_X_ARR | MTS_X_LISTENER;
 	s->arr_max = 200 + hdrs;
 	s->arr_nxt = iss(1) + 1 + 200;
+	s->flags = MTS_F_SND | MTS_F_ACK;	/* what passed here is acknowledged */
+	s->snd_nxt = s->snd_una = s->arr_nxt;
+	s->seg_max = s->deliv_max = 200 + hdrs;
 	return f;
 }
 
@@ -1603,6 +1609,10 @@ static bool test_download_waiting_ruled_out(void)
 	f = download_waiting(V4_HDRS);
 	f.dir[1].syn_mss = 0;
 	ASSERT_VERDICT(judge_still(&k, &f, at(1200), at(3), MTS_V_NONE), MTS_V_HEALTHY);
+	/* the far end opened the connection: no request of ours waits */
+	f = download_waiting(V4_HDRS);
+	f.dir[1].xflags &= ~MTS_X_LISTENER;
+	ASSERT_VERDICT(judge_still(&k, &f, at(1200), at(3), MTS_V_NONE), MTS_V_HEALTHY);
 	return true;
 }
 
@@ -1642,6 +1652,35 @@ static bool test_download_waiting_probe_decides(void)
 	a = probed_waiting(252, 1400, false, MTS_V_BLACKHOLE);
 	ASSERT_VERDICT(a, MTS_V_BLACKHOLE);
 	ASSERT_EQ(a.wall_high, 1401, "wall_high");
+	return true;
+}
+
+static bool test_download_waiting_blackhole_closed_is_not_recovered(void)
+{
+	/* iperf3 -R through the hole: the client's timer ends the test and
+	 * it closes, nothing of full size having arrived. */
+	struct mts_flow_key k = key4();
+	struct mts_flow f = download_waiting(V4_HDRS);
+	struct mts_probe_fact p = { .pmtu = 1400 };
+	struct mts_assessment a;
+
+	f.dir[0].flags |= MTS_F_FIN;
+	f.dir[0].snd_nxt++;		/* its FIN, not acknowledged yet */
+	a = judge_still(&k, &f, at(2500), at(2400), MTS_V_BLACKHOLE);
+	mts_apply_probe(&a, k.family, &p);
+	ASSERT_VERDICT(a, MTS_V_BLACKHOLE);
+	ASSERT_EQ(a.wall_high, 1401, "the probe's wall stands");
+	/* ... and long after: still the hole, not a recovery */
+	a = judge_still(&k, &f, at(90000), at(2400), MTS_V_BLACKHOLE);
+	ASSERT_VERDICT(a, MTS_V_BLACKHOLE);
+	/* full-size data arriving is a recovery */
+	f.dir[1].arr_max = 1500;
+	ASSERT_VERDICT(judge_still(&k, &f, at(2500), at(2400), MTS_V_BLACKHOLE),
+		       MTS_V_RECOVERED);
+	/* a flow never found one closes healthy */
+	f = download_waiting(V4_HDRS);
+	f.dir[0].flags |= MTS_F_FIN;
+	ASSERT_VERDICT(judge_still(&k, &f, at(2500), at(2400), MTS_V_NONE), MTS_V_HEALTHY);
 	return true;
 }
 
@@ -1729,6 +1768,7 @@ int main(void)
 	RUN(test_download_waiting_not_yet_still_is_healthy);
 	RUN(test_download_waiting_ruled_out);
 	RUN(test_download_waiting_probe_decides);
+	RUN(test_download_waiting_blackhole_closed_is_not_recovered);
 	RUN(test_blackhole_probe_pins_the_wall);
 
 	return TL_EXIT();
