@@ -694,6 +694,8 @@ static __always_inline void tcp_egress(struct pctx *x, const struct pkt *p)
 	fl = d->flags;
 	if (p->tcp_flags & (TCPF_FIN | TCPF_RST))
 		fl |= MTS_F_FIN;
+	if (p->tcp_flags & TCPF_RST)
+		d->xflags |= MTS_X_RST;
 	if (!p->plen)
 		goto out;
 	/* Watching began mid-connection: this may be the resend of a segment
@@ -859,12 +861,17 @@ static __always_inline void tcp_ingress(struct pctx *x, const struct pkt *p)
 	bool created;
 	int s;
 
-	if (!(p->tcp_flags & (TCPF_ACK | TCPF_SYN)))
+	if (!(p->tcp_flags & (TCPF_ACK | TCPF_SYN | TCPF_RST)))
 		return;
 	s = flow_key(&k, &p->t);
 	f = flow_get(x, &k, false, &created);
 	if (!f)
 		return;		/* flows are born at egress, where data leaves */
+	if (p->tcp_flags & TCPF_RST) {
+		/* The far end's RST may be seen only here: the flow is gone. */
+		f->dir[s & 1].xflags |= MTS_X_RST;
+		return;
+	}
 	if (!(p->tcp_flags & TCPF_ACK)) {
 		/* A connection opened towards us on a reused tuple: the old
 		 * record says nothing about it. */

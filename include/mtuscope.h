@@ -65,6 +65,7 @@ struct mts_flow_key {
 #define MTS_X_ARR	0x02	/* arr_nxt is valid */
 #define MTS_X_GAP	0x04	/* bytes from gap_seq on never arrived here, later ones did */
 #define MTS_X_LISTENER	0x08	/* this end answered the SYN (SYN-ACK): the server */
+#define MTS_X_RST	0x10	/* this end reset the connection: it is gone */
 
 /*
  * One direction of a flow: 88 bytes. Sizes are IP packet sizes of one wire

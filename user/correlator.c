@@ -307,10 +307,13 @@ enum mts_verdict mts_assess(const struct mts_corr_cfg *cfg, const struct mts_flo
 	 * probe of the far end settles it. */
 	/* Found one, it stays one while nothing of full size arrives: a
 	 * client that gives up and closes (iperf3's timer) did not recover,
-	 * whatever its last packets are. */
+	 * whatever its last packets are. A client that sent full-size
+	 * segments itself was an upload's black hole, and that one's end is
+	 * judged above. */
 	for (int i = 0; i < 2 && best.verdict == MTS_V_HEALTHY; i++) {
 		const struct mts_dir *d = &flow->dir[i];
-		bool held = prev == MTS_V_BLACKHOLE && download_unserved(flow, key->family, i);
+		bool held = prev == MTS_V_BLACKHOLE && download_unserved(flow, key->family, i) &&
+			    flow->dir[!i].seg_max < full;
 
 		if (!held && (!mts_inbound_waiting(cfg, flow, key->family, i, now) ||
 			      tick_before(now - still, cfg->still_ticks)))
@@ -338,6 +341,16 @@ enum mts_verdict mts_assess(const struct mts_corr_cfg *cfg, const struct mts_flo
 		best.verdict = MTS_V_RECOVERED;
 		best.why = "data flows again past the former hole";
 	}
+	/* A reset connection is gone: it may have recovered before its end,
+	 * but what follows the reset (a killed client's orphaned resends
+	 * answered by RST) is no news. The caller keeps the wall and the
+	 * advice of a verdict that stands. */
+	if (prev != MTS_V_NONE && mts_verdict_rank(best.verdict) <= mts_verdict_rank(prev) &&
+	    ((flow->dir[0].xflags | flow->dir[1].xflags) & MTS_X_RST))
+		best = (struct mts_assessment){
+			.verdict = prev, .dir = best.dir,
+			.why = "the connection was reset; its last verdict stands",
+		};
 	*out = best;
 	return best.verdict;
 }

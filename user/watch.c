@@ -465,7 +465,7 @@ static void tick_at(struct watch *w, __u32 now, double unix_now)
 				report(w, t, unix_now);
 			/* So is the wall a probe pinned under a standing black hole. */
 			else if (!changed && t->a.verdict == MTS_V_BLACKHOLE && t->probe.pmtu &&
-				 t->a.wall_high != wall)
+				 t->a.wall_high != wall && t->a.wall_high == t->a.wall_low + 1)
 				report(w, t, unix_now);
 			if (changed)
 				report_change(w, t, unix_now);

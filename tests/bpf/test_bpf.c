@@ -1336,6 +1336,35 @@ static bool test_syn_ack_sender_is_the_listener(void)
 	return true;
 }
 
+/* A RST marks its sender's side gone; a FIN only closes it. */
+static bool test_rst_marks_the_connection_gone(void)
+{
+	struct tcp4_pkt pkt;
+	struct mts_flow_key k = conn4();
+	struct mts_flow f;
+	size_t len;
+
+	if (!handshake_from_client())
+		return false;
+	len = tcp4(&pkt, CLIENT4, CLIENT_PORT, SERVER4, SERVER_PORT, CLIENT_ISN + 1, SEQ0,
+		   TH_FIN | TH_ACK, 0);
+	EGRESS(&pkt, len);
+	ASSERT_TRUE(get_flow(&k, &f), "flow");
+	ASSERT_EQ(f.dir[0].flags & MTS_F_FIN, MTS_F_FIN, "FIN: closed");
+	ASSERT_EQ(f.dir[0].xflags & MTS_X_RST, 0, "FIN: not reset");
+	len = tcp4(&pkt, CLIENT4, CLIENT_PORT, SERVER4, SERVER_PORT, CLIENT_ISN + 2, 0, TH_RST, 0);
+	EGRESS(&pkt, len);
+	ASSERT_TRUE(get_flow(&k, &f), "flow");
+	ASSERT_EQ(f.dir[0].xflags & MTS_X_RST, MTS_X_RST, "RST: reset");
+	ASSERT_EQ(f.dir[1].xflags & MTS_X_RST, 0, "the other end did not");
+	/* the server's RST, seen only as it arrives */
+	len = tcp4(&pkt, SERVER4, SERVER_PORT, CLIENT4, CLIENT_PORT, SEQ0, 0, TH_RST, 0);
+	INGRESS(&pkt, len);
+	ASSERT_TRUE(get_flow(&k, &f), "flow");
+	ASSERT_EQ(f.dir[1].xflags & MTS_X_RST, MTS_X_RST, "arriving RST: reset");
+	return true;
+}
+
 /* A download through a wall before this gateway: after the handshake the
  * server's full-size segments die on the way and a write's small tail
  * arrives past them. The gap is marked, and told. */
@@ -2308,6 +2337,7 @@ int main(void)
 	RUN_FRESH(test_flow_first_seen_with_small_data_is_joined_silently);
 	RUN_FRESH(test_flow_born_with_syn_is_not_joined);
 	RUN_FRESH(test_syn_ack_sender_is_the_listener);
+	RUN_FRESH(test_rst_marks_the_connection_gone);
 	RUN_FRESH(test_arriving_data_past_missing_bytes_opens_gap);
 	RUN_FRESH(test_resend_reaching_the_gap_closes_it);
 	RUN_FRESH(test_in_order_arrivals_open_no_gap);

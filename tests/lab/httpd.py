@@ -1,11 +1,13 @@
 #!/usr/bin/env python3
-"""httpd.py ADDR PORT DIR - a plain HTTP file server for the lab tests.
+"""httpd.py ADDR PORT DIR - a plain HTTP file server for the lab tests:
+GET serves DIR's files, PUT stores the body as DIR/NAME (uploads).
 
 http.server's own server looks its address up in DNS when it binds
 (socket.getfqdn), and a lab namespace has no DNS: it would hang for the
 resolver's timeouts before it listens. This one binds and serves.
 """
 import http.server
+import os
 import socket
 import socketserver
 import sys
@@ -21,6 +23,23 @@ class Server(http.server.ThreadingHTTPServer):
 class Quiet(http.server.SimpleHTTPRequestHandler):
     def log_message(self, *args):
         pass
+
+    def do_PUT(self):
+        name = os.path.basename(self.path)
+        left = int(self.headers.get("Content-Length", "0"))
+        if not name or left < 0:
+            self.send_error(400)
+            return
+        with open(os.path.join(self.directory, name), "wb") as f:
+            while left:
+                chunk = self.rfile.read(min(left, 65536))
+                if not chunk:
+                    return          # the client went away
+                f.write(chunk)
+                left -= len(chunk)
+        self.send_response(201)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
 
 
 def main():

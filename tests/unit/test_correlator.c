@@ -500,6 +500,28 @@ static bool test_recovered_after_blackhole(void)
 	return true;
 }
 
+static bool test_recovered_upload_with_handshake_seen(void)
+{
+	/* The same with the handshake seen: the server answered the SYN and
+	 * sent nothing of full size (only ACKs), the shape of a waiting
+	 * download, but the client sent full-size data: an upload's hole. */
+	struct mts_flow_key k = key4();
+	struct mts_flow f = bulk(0, 1064, V4_HDRS, 500, 3000);
+	struct mts_dir *d = &f.dir[0], *s = &f.dir[1];
+
+	d->seg_max = 1500;
+	d->hole_seq = iss(0) + 1;
+	d->hole_size = 1064;
+	d->t_hole = at(200);
+	d->rtx_large = 4;
+	d->syn_mss = s->syn_mss = 1460;
+	s->xflags = MTS_X_ARR | MTS_X_LISTENER;
+	s->arr_nxt = iss(1) + 1;
+	d->flags |= MTS_F_FIN;		/* done, and closed */
+	ASSERT_VERDICT(judge(&k, &f, at(3001), MTS_V_BLACKHOLE), MTS_V_RECOVERED);
+	return true;
+}
+
 static bool test_recovered_stays_recovered(void)
 {
 	struct mts_flow_key k = key4();
@@ -509,6 +531,32 @@ static bool test_recovered_stays_recovered(void)
 	f.dir[0].seg_max = 1500;
 	a = judge(&k, &f, at(6001), MTS_V_RECOVERED);
 	ASSERT_VERDICT(a, MTS_V_RECOVERED);
+	return true;
+}
+
+static bool test_reset_connection_keeps_its_verdict(void)
+{
+	/* A killed client's orphaned socket resends smaller after the fix;
+	 * the far end, long closed, answers RST: no news. */
+	struct mts_flow_key k = key4();
+	struct mts_flow f = bulk(0, 1064, V4_HDRS, 500, 3000);
+	struct mts_assessment a;
+
+	f.dir[0].seg_max = 1500;
+	f.dir[1].xflags |= MTS_X_RST;
+	f.dir[1].flags |= MTS_F_FIN;
+	/* it recovered before the end: it says so */
+	ASSERT_VERDICT(judge(&k, &f, at(3001), MTS_V_BLACKHOLE), MTS_V_RECOVERED);
+	/* the same verdict, its wall looser now: the caller's wall stands */
+	f = lab_hole(0, 1500, 100, V4_HDRS);
+	f.dir[1].xflags |= MTS_X_RST;
+	a = judge(&k, &f, at(1000), MTS_V_BLACKHOLE);
+	ASSERT_VERDICT(a, MTS_V_BLACKHOLE);
+	ASSERT_EQ(a.wall_high, 0, "the caller keeps the wall");
+	/* recovered, then the orphan's resends look like the hole again */
+	ASSERT_VERDICT(judge(&k, &f, at(1000), MTS_V_RECOVERED), MTS_V_RECOVERED);
+	/* a flow first judged after its reset is judged as it is */
+	ASSERT_VERDICT(judge(&k, &f, at(1000), MTS_V_NONE), MTS_V_BLACKHOLE);
 	return true;
 }
 
@@ -1699,8 +1747,10 @@ int main(void)
 	RUN(test_ptb_ignored_when_generated_here);
 	RUN(test_pmtu_limited_working_pmtud);
 	RUN(test_recovered_after_blackhole);
+	RUN(test_recovered_upload_with_handshake_seen);
 	RUN(test_recovered_stays_recovered);
 	RUN(test_recovered_after_ptb_ignored);
+	RUN(test_reset_connection_keeps_its_verdict);
 	RUN(test_healthy_without_prior_blackhole_is_not_recovered);
 	RUN(test_blackhole_still_open_is_not_recovered);
 	RUN(test_stalled_dead_path);
