@@ -262,6 +262,29 @@ static void report_change(struct watch *w, struct mts_track *t, double now)
 	report(w, t, now);
 }
 
+/*
+ * What a finished probe says t's path carries (0: nothing known): its path
+ * MTU or, through a tunnel, the endpoint's less the tunnel's overhead. With
+ * no wall on the way to the endpoint (nothing lost up to this host's own
+ * route MTU) the peers fragment the datagrams their routes do not carry,
+ * and the tunnel carries all its own MTU allows.
+ */
+static unsigned probe_carries(const struct watch *w, const struct mts_track *t,
+			      const struct mts_probe_done *d)
+{
+	struct mts_report r = { 0 };
+	char ep[64];
+
+	if (d->rc || d->res.pmtu <= d->req.overhead)
+		return 0;
+	if (!d->req.overhead)
+		return d->res.pmtu;
+	if (t && !d->res.lost && d->res.pmtu >= d->res.first_hop_mtu &&
+	    tunnel_of(w, t, &r, ep, sizeof(ep)) && r.tunnel_mtu)
+		return r.tunnel_mtu;
+	return d->res.pmtu - d->req.overhead;
+}
+
 /* Finished searches: pin the flows' walls, say what was found. */
 static void probe_results(struct watch *w)
 {
@@ -270,7 +293,7 @@ static void probe_results(struct watch *w)
 	while (w->ap && mts_autoprobe_take(w->ap, &d)) {
 		struct mts_track *t = mts_model_find(&w->m, &d.req.key);
 		char addr[INET6_ADDRSTRLEN];
-		unsigned inner = !d.rc && d.res.pmtu > d.req.overhead ? d.res.pmtu - d.req.overhead : 0;
+		unsigned inner = probe_carries(w, t, &d);
 
 		req_addr(&d.req, addr, sizeof(addr));
 		if (t && inner)

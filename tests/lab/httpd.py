@@ -1,6 +1,8 @@
 #!/usr/bin/env python3
 """httpd.py ADDR PORT DIR - a plain HTTP file server for the lab tests:
-GET serves DIR's files, PUT stores the body as DIR/NAME (uploads).
+GET serves DIR's files, PUT stores the body as DIR/NAME (uploads), and
+GET /wait/SEC/PATH answers PATH after SEC seconds (a server that thinks,
+a long poll).
 
 http.server's own server looks its address up in DNS when it binds
 (socket.getfqdn), and a lab namespace has no DNS: it would hang for the
@@ -10,6 +12,7 @@ import http.server
 import os
 import socket
 import socketserver
+import time
 import sys
 from functools import partial
 
@@ -23,6 +26,17 @@ class Server(http.server.ThreadingHTTPServer):
 class Quiet(http.server.SimpleHTTPRequestHandler):
     def log_message(self, *args):
         pass
+
+    def do_GET(self):
+        parts = self.path.split("/", 3)
+        if len(parts) == 4 and parts[1] == "wait":
+            try:
+                time.sleep(min(float(parts[2]), 60))
+            except ValueError:
+                self.send_error(400)
+                return
+            self.path = "/" + parts[3]
+        super().do_GET()
 
     def do_PUT(self):
         name = os.path.basename(self.path)

@@ -7,19 +7,21 @@
 # within 5 s of the start, and with that advice applied the next download
 # completes with no verdict worse than pmtu-limited. iperf3 -R's data
 # connection gets nothing at all through (its first flight is all full
-# size) and closes on the client's timer: it stays `blackhole`. Control:
-# the same downloads on a
-# path without the wall complete, and --probe prints no verdict worse than
-# pmtu-limited (the waiting flows it probed are not news).
+# size) and closes on the client's timer: it stays `blackhole`. Controls,
+# on a path without the wall: the same downloads, a server that thinks 5 s
+# before it answers and a long poll complete, and --probe prints no
+# verdict worse than pmtu-limited (the waiting flows it probed are not
+# news).
 . "$(dirname "$0")/lib.sh"
 need t_fullsize curl python3 iperf3 wg wireguard-go || exit 0
 
 BAR=5.0
 HTTPD=$(dirname "$0")/httpd.py
 dd if=/dev/urandom of="$TMP/big" bs=1M count=4 2>/dev/null
+head -c 100 /dev/urandom >"$TMP/small"
 
 serve() {	# KIND PORT: an HTTP or iperf3 server on the far end, listening
-	if [ "$1" = http ]; then
+	if [ "$1" != iperf3 ]; then
 		ip netns exec "$LAB_NS_FAR" python3 "$HTTPD" "$LAB_DST" "$2" "$TMP" >/dev/null 2>&1 &
 	else
 		ip netns exec "$LAB_NS_FAR" iperf3 -s -p "$2" -B "$LAB_DST" >/dev/null 2>&1 &
@@ -32,12 +34,19 @@ serve() {	# KIND PORT: an HTTP or iperf3 server on the far end, listening
 	return 1
 }
 
+# KIND: http (a 4 MB file), think (the server thinks 5 s before it sends
+# it), longpoll (the server holds the request 10 s, then answers 100 bytes),
+# iperf3 (-R).
 fetch() {	# KIND PORT SEC: download through the gateway; 0 if it completed
-	local u=$LAB_DST
+	local u=$LAB_DST path=big size=$((4 << 20))
 	[ "$LAB_FAMILY" = 6 ] && u="[$LAB_DST]"
-	if [ "$1" = http ]; then
+	case $1 in
+	think) path=wait/5/big ;;
+	longpoll) path=wait/10/small size=100 ;;
+	esac
+	if [ "$1" != iperf3 ]; then
 		[ "$(ip netns exec "$LAB_NS_LAN" timeout "$3" curl -s -o /dev/null \
-			-w '%{size_download}' "http://$u:$2/big")" = $((4 << 20)) ]
+			-w '%{size_download}' "http://$u:$2/$path")" = "$size" ]
 	else
 		ip netns exec "$LAB_NS_LAN" timeout "$3" iperf3 -R -J -c "$LAB_DST" -p "$2" -t 2 \
 			2>/dev/null | jq -e '.end.sum_received.bytes > 1000000' >/dev/null
@@ -101,6 +110,7 @@ hole() {	# NAME KIND [lab.sh up options]
 
 control() {	# NAME KIND [lab.sh up options]: no wall; --probe says nothing
 	local name=$1 kind=$2 p=c$((RANDOM % 900 + 100))$RANDOM
+	[[ $name == *${ONLY:-}* ]] || return 0
 	shift 2
 	p=${p:0:7}
 	lab_up "$p" --wall none "$@" || { fail "$name" "lab did not come up"; return; }
@@ -126,4 +136,6 @@ hole fullsize_http_wireguard_ipv6_blackhole http --mode wg --family 6
 hole fullsize_iperf3_reverse_plain_ipv4_blackhole iperf3 --mode plain --family 4
 hole fullsize_iperf3_reverse_wireguard_ipv6_blackhole iperf3 --mode wg --family 6
 control fullsize_http_no_wall_probe_says_nothing http --mode plain --family 4
+control fullsize_server_thinking_5s_probe_says_nothing think --mode plain --family 6
+control fullsize_long_poll_probe_says_nothing longpoll --mode wg --family 4
 control fullsize_iperf3_reverse_no_wall_probe_says_nothing iperf3 --mode wg --family 4

@@ -59,9 +59,39 @@ complete() {	# TAG
 	cmp -s "$TMP/data/big" "$TMP/got.$1"
 }
 
+# Control: an interactive session that sits idle for 8 s between two
+# commands, on a path without the wall: --probe prints nothing worse than
+# pmtu-limited (the idle flow it probed is not news).
+idle_control() {	# NAME [lab.sh up options]
+	local name=$1 p=i$((RANDOM % 900 + 100))$RANDOM host
+	shift
+	[[ $name == *${ONLY:-}* ]] || return 0
+	p=${p:0:7}
+	lab_up "$p" --wall none "$@" || { fail "$name" "lab did not come up"; return; }
+	local out=$TMP/$p.json port=$((RANDOM % 30000 + 20000)) got bad
+	host=$LAB_DST
+	serve "$port" || { fail "$name" "sshd did not start"; "$LAB" down --prefix "$p"; return; }
+	watch_start "$out" --probe || { fail "$name" "watch did not start"; return; }
+	got=$(ip netns exec "$LAB_NS_LAN" timeout 30 ssh "${SSHO[@]}" -p "$port" "root@$host" \
+		'echo before; sleep 8; echo after' 2>&1 | tr '\n' ' ')
+	sleep 1
+	bad=$(jq -r 'select(.event == "verdict" and .verdict != "healthy" and
+		.verdict != "recovered" and .verdict != "pmtu-limited") | "\(.dst) \(.verdict)"' "$out")
+	if [ "$got" != "before after " ]; then
+		fail "$name" "the session said: $got"
+	elif [ -n "$bad" ]; then
+		fail "$name" "verdicts on a healthy path: $bad"
+	else
+		ok "$name"
+	fi
+	watch_stop
+	"$LAB" down --prefix "$p"
+}
+
 transfer_case ssh_rsync_upload_plain_ipv4 rsync up before 1400 --mode plain --family 4
 transfer_case ssh_scp_download_plain_ipv6 scp down before 1400 --mode plain --family 6
 transfer_case ssh_scp_upload_wireguard_ipv4 scp up before 1340 --mode wg --family 4
 transfer_case ssh_rsync_download_wireguard_ipv4 rsync down before 1340 --mode wg --family 4
 transfer_case ssh_scp_upload_joined_plain_ipv6 scp up after 1400 --mode plain --family 6
 transfer_case ssh_rsync_upload_joined_wireguard_ipv4 rsync up after 1340 --mode wg --family 4
+idle_control ssh_idle_session_probe_says_nothing --mode wg --family 6
