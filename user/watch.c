@@ -5,6 +5,7 @@
  */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <linux/if_ether.h>
 #include <netinet/in.h>
 #include <pthread.h>
 #include <signal.h>
@@ -264,10 +265,12 @@ static void report_change(struct watch *w, struct mts_track *t, double now)
 
 /*
  * What a finished probe says t's path carries (0: nothing known): its path
- * MTU or, through a tunnel, the endpoint's less the tunnel's overhead. With
- * no wall on the way to the endpoint (nothing lost up to this host's own
- * route MTU) the peers fragment the datagrams their routes do not carry,
- * and the tunnel carries all its own MTU allows.
+ * MTU or, through a tunnel, the endpoint's less the tunnel's overhead. A
+ * path that carries full Ethernet packets (1500) all the way has no wall
+ * for peers on Ethernet: a datagram larger than that, each peer fragments
+ * before it sends, so the tunnel carries all its own MTU allows (WireGuard
+ * at 1440 over IPv6 needs 1520: fragmented, it works). A path that carries
+ * less has its wall where the other peer's DF datagrams die.
  */
 static unsigned probe_carries(const struct watch *w, const struct mts_track *t,
 			      const struct mts_probe_done *d)
@@ -279,7 +282,7 @@ static unsigned probe_carries(const struct watch *w, const struct mts_track *t,
 		return 0;
 	if (!d->req.overhead)
 		return d->res.pmtu;
-	if (t && !d->res.lost && d->res.pmtu >= d->res.first_hop_mtu &&
+	if (t && !d->res.lost && d->res.pmtu >= ETH_DATA_LEN &&
 	    tunnel_of(w, t, &r, ep, sizeof(ep)) && r.tunnel_mtu)
 		return r.tunnel_mtu;
 	return d->res.pmtu - d->req.overhead;
