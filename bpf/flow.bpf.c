@@ -20,8 +20,10 @@
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
 /* Set by the loader before load; the verifier prunes what they disable. */
-const volatile __u32 cfg_ifslot = 0;		/* counter slot of this interface */
-const volatile __u8  cfg_l3 = 0;		/* device has no L2 header (TUN, WireGuard) */
+const volatile __s32 cfg_ifslot = -1;		/* -1: slot and framing from ifslots (one
+						 * program for every interface); else this
+						 * slot and cfg_l3 for every packet (replay) */
+const volatile __u8  cfg_l3 = 0;		/* ... device has no L2 header (TUN, WireGuard) */
 const volatile __u8  cfg_replay = 0;		/* clock is skb->tstamp (pcap replay) */
 const volatile __u8  cfg_fib_check = 1;		/* check DF segments against the route MTU */
 const volatile __u16 cfg_large_bytes = 1280;	/* "large" segment: IP size above this */
@@ -39,8 +41,15 @@ struct {
 } MTS_MAP_FLOWS SEC(".maps");
 
 struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, MTS_IFSLOT_BUCKETS);
+	__type(key, __u32);
+	__type(value, struct mts_ifslot);
+} MTS_MAP_IFSLOTS SEC(".maps");
+
+struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, MTS_MAX_IFACES * 2);
+	__uint(max_entries, (MTS_MAX_IFACES + 1) * 2);
 	__type(key, __u32);
 	__type(value, struct mts_counters);
 } MTS_MAP_COUNTERS SEC(".maps");
@@ -211,7 +220,8 @@ static __always_inline int parse_ptb(struct cursor *c, struct pkt *p, __u8 famil
  * the common packets make none; and inlining the full parser would multiply
  * the hooks' paths past the verifier's limit.
  */
-static __always_inline int parse(struct __sk_buff *skb, struct pkt *p, const bool fast)
+static __always_inline int parse(struct __sk_buff *skb, struct pkt *p, bool l3dev,
+				 const bool fast)
 {
 	struct cursor c;
 	struct l3_info l3;
@@ -225,7 +235,7 @@ static __always_inline int parse(struct __sk_buff *skb, struct pkt *p, const boo
 	data = (void *)(long)skb->data;
 	c.pos = data;
 	c.end = (void *)(long)skb->data_end;
-	proto = cfg_l3 ? bpf_ntohs(skb->protocol) : parse_eth(&c);
+	proto = l3dev ? bpf_ntohs(skb->protocol) : parse_eth(&c);
 	if (proto < 0)
 		return proto;
 	family = proto == ETH_P_IP ? AF_INET : AF_INET6;
@@ -286,12 +296,12 @@ static __always_inline int parse(struct __sk_buff *skb, struct pkt *p, const boo
 	return proto;
 }
 
-__noinline int mts_parse(struct __sk_buff *skb, struct pkt *p)
+__noinline int mts_parse(struct __sk_buff *skb, struct pkt *p, __u32 l3dev)
 {
 	if (!skb || !p)
 		return -MTS_C_ERR_L2;
 	__builtin_memset(p, 0, sizeof(*p));
-	return parse(skb, p, false);
+	return parse(skb, p, l3dev, false);
 }
 
 /* SACK blocks of a TCP header whose options parse_tcp found in bounds. */
@@ -1007,25 +1017,53 @@ static __always_inline void icmp_ptb(struct pctx *x, const struct pkt *p)
 	emit(x, f, &k, MTS_EV_PTB, s, 0, mtu);
 }
 
+/* The interface's slot and framing: its first bucket holds it but for a
+ * collision, which the loader resolves in the next ones. */
+static __always_inline const struct mts_ifslot *ifslot_of(__u32 ifindex)
+{
+	for (__u32 i = 0; i < MTS_IFSLOT_PROBES; i++) {
+		__u32 b = (ifindex + i) & (MTS_IFSLOT_BUCKETS - 1);
+		const struct mts_ifslot *e = bpf_map_lookup_elem(&MTS_MAP_IFSLOTS, &b);
+
+		if (!e || !e->ifindex)
+			return NULL;	/* a free bucket ends the search */
+		if (e->ifindex == ifindex)
+			return e;
+	}
+	return NULL;
+}
+
 static __always_inline int handle(struct __sk_buff *skb, const bool egress)
 {
-	__u32 slot = cfg_ifslot * 2 + egress;
 	struct pctx x = { .skb = skb, .egress = egress };
+	__u32 slot = cfg_ifslot;
+	bool l3dev = cfg_l3;
 	/* Not zeroed (17 stores, ~6 ns a packet here): the fast parser writes
 	 * every field the hooks read of the packets it returns, and
 	 * mts_parse() zeroes it for the rest. */
 	struct pkt p __attribute__((aligned(8)));
 	int proto;
 
+	if (cfg_ifslot < 0) {
+		const struct mts_ifslot *e = ifslot_of(skb->ifindex);
+
+		/* Not ours to know (attached before the loader told us, or
+		 * after it forgot): counted apart, and nothing more. */
+		slot = e ? e->slot : MTS_SLOT_UNKNOWN;
+		l3dev = e && e->l3;
+	}
+	slot = slot * 2 + egress;
 	x.cnt = bpf_map_lookup_elem(&MTS_MAP_COUNTERS, &slot);
 	if (!x.cnt)
 		return TC_ACT_UNSPEC;
 	x.cnt->c[MTS_C_PKTS]++;
 	x.cnt->c[MTS_C_BYTES] += skb->len;
+	if (slot >= MTS_SLOT_UNKNOWN * 2)
+		return TC_ACT_UNSPEC;
 
-	proto = parse(skb, &p, true);
+	proto = parse(skb, &p, l3dev, true);
 	if (proto == MTS_PARSE_SLOW)
-		proto = mts_parse(skb, &p);
+		proto = mts_parse(skb, &p, l3dev);
 	/* Headers a driver left outside the linear area: pull them (the bytes
 	 * stay as they are) and parse once more. */
 	if (parse_truncated(proto) && skb->len > skb->data_end - skb->data) {
@@ -1033,7 +1071,7 @@ static __always_inline int handle(struct __sk_buff *skb, const bool egress)
 
 		if (!bpf_skb_pull_data(skb, want)) {
 			x.cnt->c[MTS_C_PULLED]++;
-			proto = mts_parse(skb, &p);
+			proto = mts_parse(skb, &p, l3dev);
 		}
 	}
 	if (proto < 0) {

@@ -23,6 +23,9 @@
 #define MTS_MS_TO_TICKS(ms)	((__u32)(((__u64)(ms) * 1000000ULL) >> MTS_TICK_SHIFT))
 
 #define MTS_MAX_IFACES		64	/* attached interfaces (counter slots) */
+#define MTS_SLOT_UNKNOWN	MTS_MAX_IFACES	/* counts packets of an interface not in ifslots */
+#define MTS_IFSLOT_BUCKETS	1024	/* ifindex -> slot table, probed linearly */
+#define MTS_IFSLOT_PROBES	4
 #define MTS_DEFAULT_FLOWS	262144	/* flow table capacity */
 #define MTS_RINGBUF_BYTES	(256 * 1024)
 #define MTS_VLAN_MAX		2	/* 802.1ad + 802.1Q */
@@ -34,6 +37,19 @@
 #define MTS_MAP_FLOWS		flows
 #define MTS_MAP_COUNTERS	counters
 #define MTS_MAP_EVENTS		events
+#define MTS_MAP_IFSLOTS		ifslots
+
+/* What the programs know of an interface they run on: its counter slot and
+ * framing. One program serves every interface; this is how it tells them
+ * apart (bucket: ifindex, then the next ones, mod MTS_IFSLOT_BUCKETS). */
+#define MTS_IFSLOT_GONE		0xffffffffu	/* a bucket freed inside a run of them */
+
+struct mts_ifslot {
+	__u32 ifindex;		/* 0: free; MTS_IFSLOT_GONE: freed, search on */
+	__u8  slot;		/* counter slot */
+	__u8  l3;		/* no L2 header (TUN, WireGuard, IP tunnels) */
+	__u8  pad[2];
+};
 
 enum mts_dirn { MTS_INGRESS = 0, MTS_EGRESS = 1 };
 

@@ -207,10 +207,11 @@ static void detach_tc(struct mts_iface *ifc)
 	ifc->qdisc_created = false;
 }
 
-static int attach_iface(struct mts_iface *ifc, enum mts_hook want, char *err, size_t errlen)
+static int attach_iface(const struct mts_loader *L, struct mts_iface *ifc, enum mts_hook want,
+			char *err, size_t errlen)
 {
-	int fds[2] = { bpf_program__fd(ifc->skel->progs.mts_ingress),
-		       bpf_program__fd(ifc->skel->progs.mts_egress) };
+	int fds[2] = { bpf_program__fd(L->skel->progs.mts_ingress),
+		       bpf_program__fd(L->skel->progs.mts_egress) };
 	int types[2] = { MTS_BPF_TCX_INGRESS, MTS_BPF_TCX_EGRESS };
 	int rc;
 
@@ -253,52 +254,144 @@ static int attach_iface(struct mts_iface *ifc, enum mts_hook want, char *err, si
 	return 0;
 }
 
-static int load_iface(struct mts_loader *L, struct mts_iface *ifc, int slot,
-		      const struct mts_loader_opts *o, char *err, size_t errlen)
+/*
+ * The programs, loaded and verified once for every interface: each packet
+ * finds its interface's counter slot and framing in ifslots. A replay runs
+ * frames through them by BPF_PROG_TEST_RUN, all as slot 0's.
+ */
+/* "processed N insns ... verification time T usec" of a program's log
+ * (BPF_LOG_STATS), as one line for --verbose. */
+static void print_verifier_stats(const struct bpf_program *p, const char *log)
 {
-	struct flow_bpf *s;
-	int rc;
+	const char *insns = strstr(log, "processed "), *t = strstr(log, "verification time ");
+	unsigned long n = insns ? strtoul(insns + 10, NULL, 10) : 0;
+	unsigned long us = t ? strtoul(t + 18, NULL, 10) : 0;
 
-	s = flow_bpf__open();
-	if (!s) {
-		rc = -errno;
-		ERR("opening the BPF object failed: %s", strerror(-rc));
-		return rc;
-	}
-	s->rodata->cfg_ifslot = slot;
-	s->rodata->cfg_l3 = ifc->l3;
+	fprintf(stderr, "mtuscope: %s verified: %lu instructions processed, %.1f ms\n",
+		bpf_program__name(p), n, us / 1000.0);
+}
+
+/* The object opened and configured; stats: the verifier's statistics of
+ * each program into logs. */
+static struct flow_bpf *open_programs(const struct mts_loader *L, const struct mts_loader_opts *o,
+				      char logs[2][4096])
+{
+	struct flow_bpf *s = flow_bpf__open();
+
+	if (!s)
+		return NULL;
+	s->rodata->cfg_ifslot = o->replay ? 0 : -1;
 	s->rodata->cfg_replay = o->replay;
 	s->rodata->cfg_fib_check = !o->replay;	/* a capture's routes are not ours */
 	s->rodata->cfg_set_bits = mts_set_bits(L->flows_max);
 	if (o->large_bytes)
 		s->rodata->cfg_large_bytes = o->large_bytes;
-	if (slot == 0) {
-		rc = bpf_map__set_max_entries(s->maps.flows, L->flows_max);
-	} else {
-		rc = bpf_map__reuse_fd(s->maps.flows, L->flows_fd);
-		rc = rc ?: bpf_map__reuse_fd(s->maps.counters, L->counters_fd);
-		rc = rc ?: bpf_map__reuse_fd(s->maps.events, L->events_fd);
+	if (logs) {
+		bpf_program__set_log_buf(s->progs.mts_ingress, logs[0], 4096);
+		bpf_program__set_log_buf(s->progs.mts_egress, logs[1], 4096);
+		bpf_program__set_log_level(s->progs.mts_ingress, 4);	/* BPF_LOG_STATS */
+		bpf_program__set_log_level(s->progs.mts_egress, 4);
 	}
-	if (rc) {
-		ERR("preparing BPF maps failed: %s", strerror(-rc));
+	if (bpf_map__set_max_entries(s->maps.flows, L->flows_max)) {
 		flow_bpf__destroy(s);
+		return NULL;
+	}
+	return s;
+}
+
+static int load_programs(struct mts_loader *L, const struct mts_loader_opts *o,
+			 char *err, size_t errlen)
+{
+	static char logs[2][4096];
+	struct flow_bpf *s = open_programs(L, o, verbose_print ? logs : NULL);
+	int rc;
+
+	if (!s) {
+		rc = -errno;
+		ERR("opening the BPF object failed: %s", strerror(-rc));
 		return rc;
 	}
 	rc = flow_bpf__load(s);
+	if (rc && verbose_print) {
+		/* Again, for libbpf to print the verifier's whole log. */
+		flow_bpf__destroy(s);
+		s = open_programs(L, o, NULL);
+		rc = s ? flow_bpf__load(s) : -errno;
+	}
 	if (rc) {
-		ERR("loading the BPF programs%s%s failed: %s%s", *ifc->name ? " for " : "",
-		    ifc->name, strerror(-rc),
+		ERR("loading the BPF programs failed: %s%s", strerror(-rc),
 		    verbose_print ? "" : " (run with --verbose for the verifier log)");
 		flow_bpf__destroy(s);
 		return rc;
 	}
-	ifc->skel = s;
-	if (slot == 0) {
-		L->flows_fd = bpf_map__fd(s->maps.flows);
-		L->counters_fd = bpf_map__fd(s->maps.counters);
-		L->events_fd = bpf_map__fd(s->maps.events);
+	if (verbose_print) {
+		print_verifier_stats(s->progs.mts_ingress, logs[0]);
+		print_verifier_stats(s->progs.mts_egress, logs[1]);
 	}
+	L->skel = s;
+	L->flows_fd = bpf_map__fd(s->maps.flows);
+	L->counters_fd = bpf_map__fd(s->maps.counters);
+	L->events_fd = bpf_map__fd(s->maps.events);
+	L->ifslots_fd = bpf_map__fd(s->maps.ifslots);
 	return 0;
+}
+
+/* Tell the programs ifc's slot and framing (before it is attached): the
+ * first bucket from its ifindex on that is free, or already its own. */
+static int ifslot_set(struct mts_loader *L, const struct mts_iface *ifc, int slot)
+{
+	struct mts_ifslot e = { .ifindex = ifc->ifindex, .slot = slot, .l3 = ifc->l3 };
+	int freed = -1;
+
+	for (__u32 i = 0; i < MTS_IFSLOT_PROBES; i++) {
+		__u32 b = (ifc->ifindex + i) & (MTS_IFSLOT_BUCKETS - 1);
+		struct mts_ifslot cur;
+
+		if (bpf_map_lookup_elem(L->ifslots_fd, &b, &cur))
+			return -errno;
+		if (cur.ifindex == (__u32)ifc->ifindex || !cur.ifindex) {
+			freed = freed < 0 ? (int)b : freed;
+			break;
+		}
+		if (cur.ifindex == MTS_IFSLOT_GONE && freed < 0)
+			freed = b;
+	}
+	if (freed < 0)
+		return -ENOSPC;
+	return bpf_map_update_elem(L->ifslots_fd, &(__u32){ freed }, &e, BPF_ANY) ? -errno : 0;
+}
+
+/* Forget ifc (after it is detached); the bucket stays a step in the search. */
+static void ifslot_clear(struct mts_loader *L, const struct mts_iface *ifc)
+{
+	for (__u32 i = 0; i < MTS_IFSLOT_PROBES; i++) {
+		__u32 b = (ifc->ifindex + i) & (MTS_IFSLOT_BUCKETS - 1);
+		struct mts_ifslot cur, gone = { .ifindex = MTS_IFSLOT_GONE };
+
+		if (bpf_map_lookup_elem(L->ifslots_fd, &b, &cur) || !cur.ifindex)
+			return;
+		if (cur.ifindex == (__u32)ifc->ifindex) {
+			bpf_map_update_elem(L->ifslots_fd, &b, &gone, BPF_ANY);
+			return;
+		}
+	}
+}
+
+/* Slot i's interface: known to the programs, then attached. */
+static int attach_slot(struct mts_loader *L, int i, enum mts_hook want, char *err, size_t errlen)
+{
+	struct mts_iface *ifc = &L->ifs[i];
+	int rc = ifslot_set(L, ifc, i);
+
+	if (rc) {
+		ERR("registering %s with the BPF programs failed: %s", ifc->name,
+		    rc == -ENOSPC ? "its interface index collides with too many others" : strerror(-rc));
+		return rc;
+	}
+	rc = attach_iface(L, ifc, want, err, errlen);
+	if (rc)
+		ifslot_clear(L, ifc);
+	return rc;
 }
 
 static int resolve(struct mts_loader *L, int i, const char *name, char *err, size_t errlen)
@@ -332,20 +425,11 @@ int mts_loader_add(struct mts_loader *L, const char *name, const struct mts_load
 		return -E2BIG;
 	}
 	rc = resolve(L, i, name, err, errlen);
-	rc = rc ?: load_iface(L, &L->ifs[i], i, o, err, errlen);
+	rc = rc ?: attach_slot(L, i, o->hook, err, errlen);
 	if (rc)
 		return rc;
 	L->n = i + 1;
-	rc = attach_iface(&L->ifs[i], o->hook, err, errlen);
-	if (rc) {
-		for (int d = 0; d < 2; d++)
-			if (L->ifs[i].link_fd[d] >= 0)
-				close(L->ifs[i].link_fd[d]);
-		flow_bpf__destroy(L->ifs[i].skel);
-		L->ifs[i].skel = NULL;
-		L->n = i;
-	}
-	return rc;
+	return 0;
 }
 
 int mts_loader_open(struct mts_loader *L, const struct mts_loader_opts *o,
@@ -355,7 +439,7 @@ int mts_loader_open(struct mts_loader *L, const struct mts_loader_opts *o,
 	int rc;
 
 	memset(L, 0, sizeof(*L));
-	L->flows_fd = L->counters_fd = L->events_fd = -1;
+	L->flows_fd = L->counters_fd = L->events_fd = L->ifslots_fd = -1;
 	/* Sets of MTS_FLOW_WAYS slots, a power of two of them. */
 	L->flows_max = MTS_FLOW_WAYS;
 	while (L->flows_max < (o->flows_max ? o->flows_max : MTS_DEFAULT_FLOWS))
@@ -378,13 +462,12 @@ int mts_loader_open(struct mts_loader *L, const struct mts_loader_opts *o,
 	if (rc)
 		return rc;
 
-	for (int i = 0; i < n; i++) {
+	for (int i = 0; i < n; i++)
 		L->ifs[i].link_fd[0] = L->ifs[i].link_fd[1] = -1;
-		rc = load_iface(L, &L->ifs[i], i, o, err, errlen);
-		if (rc)
-			goto fail;
-		L->n = i + 1;
-	}
+	rc = load_programs(L, o, err, errlen);
+	if (rc)
+		return rc;
+	L->n = n;
 	L->slots_len = (size_t)L->flows_max * sizeof(struct mts_slot);
 	L->slots = mmap(NULL, L->slots_len, PROT_READ, MAP_SHARED, L->flows_fd, 0);
 	if (L->slots == MAP_FAILED) {
@@ -395,7 +478,7 @@ int mts_loader_open(struct mts_loader *L, const struct mts_loader_opts *o,
 	}
 	if (o->attach) {
 		for (int i = 0; i < o->n_ifaces; i++) {
-			rc = attach_iface(&L->ifs[i], o->hook, err, errlen);
+			rc = attach_slot(L, i, o->hook, err, errlen);
 			if (rc)
 				goto fail;
 		}
@@ -418,10 +501,10 @@ void mts_loader_close(struct mts_loader *L)
 		}
 		if (ifc->tc_attached[0] || ifc->tc_attached[1] || ifc->qdisc_created)
 			detach_tc(ifc);
-		flow_bpf__destroy(ifc->skel);
-		ifc->skel = NULL;
 	}
 	L->n = 0;
+	flow_bpf__destroy(L->skel);
+	L->skel = NULL;
 	if (L->slots)
 		munmap((void *)L->slots, L->slots_len);
 	L->slots = NULL;
@@ -498,8 +581,7 @@ int mts_loader_prog_fd(const struct mts_loader *L, int slot, int egress)
 {
 	if (slot < 0 || slot >= L->n)
 		return -1;
-	return bpf_program__fd(egress ? L->ifs[slot].skel->progs.mts_egress
-				      : L->ifs[slot].skel->progs.mts_ingress);
+	return bpf_program__fd(egress ? L->skel->progs.mts_egress : L->skel->progs.mts_ingress);
 }
 
 int mts_loader_test_run(const struct mts_loader *L, int egress, const void *frame, size_t len,

@@ -2,9 +2,10 @@
 /*
  * loader - open, load, attach and detach the BPF side.
  *
- * One object per interface (its counter slot and L2/L3 framing are
- * read-only constants the verifier prunes on), all sharing one flow table,
- * one counter array and one ring buffer. Attached through TCX links where
+ * One object, loaded and verified once: the same two programs (ingress,
+ * egress) run on every interface, which they tell apart by the ifslots map
+ * (ifindex -> counter slot and L2/L3 framing), filled before each attach;
+ * one flow table, one counter array, one ring buffer. Attached through TCX links where
  * the kernel has them (a link dies with its process, so even a SIGKILLed
  * run leaves nothing behind); otherwise clsact + cls_bpf at a fixed handle
  * and priority, replacing what a killed run of ours left there.
@@ -36,7 +37,6 @@ struct mts_iface {
 	int ifindex;
 	bool l3;		/* no L2 header (TUN, WireGuard, IP tunnels) */
 	enum mts_hook hook;	/* how it is attached */
-	struct flow_bpf *skel;
 	int link_fd[2];		/* TCX links: ingress, egress */
 	bool tc_attached[2];
 	bool qdisc_created;	/* we made the clsact qdisc */
@@ -45,7 +45,8 @@ struct mts_iface {
 struct mts_loader {
 	struct mts_iface ifs[MTS_MAX_IFACES];
 	int n;
-	int flows_fd, counters_fd, events_fd;
+	struct flow_bpf *skel;	/* the programs and maps every interface shares */
+	int flows_fd, counters_fd, events_fd, ifslots_fd;
 	__u32 flows_max;	/* slots, a power of two */
 	const volatile struct mts_slot *slots;	/* the flow table, mmap()ed read-only */
 	size_t slots_len;
@@ -77,7 +78,7 @@ const char *mts_hook_name(enum mts_hook h);
 /* Root or CAP_BPF + CAP_NET_ADMIN: a clear message instead of EPERM later. */
 int mts_check_privileges(char *err, size_t errlen);
 
-/* Program fds of slot for BPF_PROG_TEST_RUN (replay). */
+/* Program fds (the same for every slot) for BPF_PROG_TEST_RUN (replay). */
 int mts_loader_prog_fd(const struct mts_loader *L, int slot, int egress);
 /* Run one Ethernet frame through slot 0's program (replay): 0, or -errno
  * (-EPROTO if the program asked for anything but "pass it on"). */

@@ -174,6 +174,7 @@ struct ptb6_pkt {
 
 static struct flow_bpf *skel_eth, *skel_l3;
 static int prog_in, prog_eg, prog_l3_in, prog_l3_eg;
+static int ifslots_fd;
 static int flows_fd, counters_fd;
 static struct ring_buffer *events_rb;
 static int ncpus;
@@ -332,13 +333,21 @@ static bool dir_is_empty(const struct mts_dir *d)
 	return !memcmp(d, &zero, sizeof(zero));
 }
 
+/* What the live programs know of loopback. */
+static int set_lo_slot(__u8 slot, bool l3)
+{
+	struct mts_ifslot e = { .ifindex = LO_IFINDEX, .slot = slot, .l3 = l3 };
+
+	return bpf_map_update_elem(ifslots_fd, &(__u32){ LO_IFINDEX }, &e, BPF_ANY);
+}
+
 /* Start every test from empty maps, no events and the same clock. */
 static bool reset(void)
 {
 	struct mts_counters *zero = calloc(ncpus, sizeof(*zero));
 	bool ok = zero != NULL;
 
-	for (__u32 i = 0; zero && i < MTS_MAX_IFACES * 2; i++)
+	for (__u32 i = 0; zero && i < (MTS_MAX_IFACES + 1) * 2; i++)
 		ok &= !bpf_map_update_elem(counters_fd, &i, zero, BPF_ANY);
 	free(zero);
 	for (__u32 i = 0; i < TEST_FLOWS; i++) {
@@ -1071,6 +1080,43 @@ static bool test_l3_ipv4_tcp_parsed(void)
 		return false;
 	ASSERT_TRUE(read_counters(0, EG, &c), "read slot 0 counters");
 	ASSERT_CNT(&c, PKTS, 0);
+	return true;
+}
+
+/* One program for every interface: an L3 one is told apart by its ifslot
+ * (slot and framing), as the loader registers it before attaching. */
+static bool test_live_program_takes_framing_and_slot_from_ifslots(void)
+{
+	struct l3_tcp4_pkt pkt;
+	size_t len = l3_tun_data4(&pkt);
+	struct mts_flow_key k = key4(TUN_LOCAL4, SERVER_PORT, TUN_PEER4, CLIENT_PORT, IPPROTO_TCP);
+	bool ok;
+
+	ASSERT_TRUE(!set_lo_slot(5, true), "register loopback as an L3 interface in slot 5");
+	ok = run(prog_eg, &pkt, len) && expect_tcp_data(5, MTS_C_IPV4, &k, 0, len);
+	set_lo_slot(0, false);
+	return ok;
+}
+
+/* An interface the programs were not told of: its packets are counted
+ * apart and nothing more (no parse, no flow). */
+static bool test_unknown_interface_counted_apart(void)
+{
+	struct tcp4_pkt pkt;
+	size_t len = server_data4(&pkt, SEQ0, 1000);
+	struct mts_counters c, c0;
+	bool ok;
+
+	ASSERT_TRUE(!bpf_map_update_elem(ifslots_fd, &(__u32){ LO_IFINDEX },
+					 &(struct mts_ifslot){ 0 }, BPF_ANY), "clear loopback");
+	ok = run(prog_eg, &pkt, len) && read_counters(MTS_SLOT_UNKNOWN, EG, &c) &&
+	     read_counters(0, EG, &c0);
+	set_lo_slot(0, false);
+	ASSERT_TRUE(ok, "run and read counters");
+	ASSERT_CNT(&c, PKTS, 1);
+	ASSERT_CNT(&c, TCP, 0);
+	ASSERT_CNT(&c0, PKTS, 0);
+	ASSERT_EQ(count_flows(), 0, "no flow");
 	return true;
 }
 
@@ -2264,7 +2310,10 @@ static int load(void)
 	skel_l3 = flow_bpf__open();
 	if (!skel_eth || !skel_l3)
 		return -errno;
-	skel_eth->rodata->cfg_ifslot = 0;
+	/* The Ethernet programs as a live run has them: slot and framing
+	 * from ifslots (loopback's, where test runs happen); the L3 ones
+	 * fixed, as a replay has them. */
+	skel_eth->rodata->cfg_ifslot = -1;
 	skel_eth->rodata->cfg_replay = 1;
 	skel_l3->rodata->cfg_ifslot = 1;
 	skel_l3->rodata->cfg_l3 = 1;
@@ -2279,6 +2328,9 @@ static int load(void)
 	err = err ?: flow_bpf__load(skel_l3);
 	if (err)
 		return err;
+	ifslots_fd = bpf_map__fd(skel_eth->maps.ifslots);
+	if (set_lo_slot(0, false))
+		return -errno;
 	prog_in = bpf_program__fd(skel_eth->progs.mts_ingress);
 	prog_eg = bpf_program__fd(skel_eth->progs.mts_egress);
 	prog_l3_in = bpf_program__fd(skel_l3->progs.mts_ingress);
@@ -2329,6 +2381,8 @@ int main(void)
 	RUN_FRESH(test_ethernet_padding_not_counted_as_payload);
 	RUN_FRESH(test_l3_ipv4_tcp_parsed);
 	RUN_FRESH(test_l3_ipv6_tcp_parsed);
+	RUN_FRESH(test_live_program_takes_framing_and_slot_from_ifslots);
+	RUN_FRESH(test_unknown_interface_counted_apart);
 	RUN_FRESH(test_l3_frag_needed_matches_flow);
 
 	/* flow records */
