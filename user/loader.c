@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 #include <errno.h>
+#include <pthread.h>
 #include <linux/capability.h>
 #include <net/if_arp.h>
 #include <linux/netlink.h>
@@ -210,8 +211,7 @@ static void detach_tc(struct mts_iface *ifc)
 static int attach_iface(const struct mts_loader *L, struct mts_iface *ifc, enum mts_hook want,
 			char *err, size_t errlen)
 {
-	int fds[2] = { bpf_program__fd(L->skel->progs.mts_ingress),
-		       bpf_program__fd(L->skel->progs.mts_egress) };
+	const int *fds = L->prog_fd;
 	int types[2] = { MTS_BPF_TCX_INGRESS, MTS_BPF_TCX_EGRESS };
 	int rc;
 
@@ -299,40 +299,100 @@ static struct flow_bpf *open_programs(const struct mts_loader *L, const struct m
 	return s;
 }
 
+struct load_job {
+	struct flow_bpf *s;
+	int rc;
+};
+
+static void *load_job(void *arg)
+{
+	struct load_job *j = arg;
+
+	j->rc = flow_bpf__load(j->s);
+	return NULL;
+}
+
+/*
+ * The verifier takes most of the start-up, a program at a time, and the two
+ * programs are independent: each is loaded from an object of its own, on a
+ * thread of its own, both sharing the maps a third object (no programs)
+ * made first.
+ */
+static int load_objects(struct mts_loader *L, const struct mts_loader_opts *o,
+			char logs[2][4096])
+{
+	struct load_job jobs[2] = { 0 };
+	pthread_t th;
+	bool threaded;
+	int rc;
+
+	for (int i = 0; i < 3; i++) {
+		L->skel[i] = open_programs(L, o, i ? logs : NULL);
+		if (!L->skel[i])
+			return -errno;
+	}
+	bpf_program__set_autoload(L->skel[0]->progs.mts_ingress, false);
+	bpf_program__set_autoload(L->skel[0]->progs.mts_egress, false);
+	bpf_program__set_autoload(L->skel[1]->progs.mts_egress, false);
+	bpf_program__set_autoload(L->skel[2]->progs.mts_ingress, false);
+	rc = flow_bpf__load(L->skel[0]);
+	if (rc)
+		return rc;
+	for (int i = 1; i < 3; i++) {
+		struct flow_bpf *s = L->skel[i], *m = L->skel[0];
+
+		rc = bpf_map__reuse_fd(s->maps.flows, bpf_map__fd(m->maps.flows));
+		rc = rc ?: bpf_map__reuse_fd(s->maps.counters, bpf_map__fd(m->maps.counters));
+		rc = rc ?: bpf_map__reuse_fd(s->maps.events, bpf_map__fd(m->maps.events));
+		rc = rc ?: bpf_map__reuse_fd(s->maps.ifslots, bpf_map__fd(m->maps.ifslots));
+		if (rc)
+			return rc;
+		jobs[i - 1].s = s;
+	}
+	threaded = !pthread_create(&th, NULL, load_job, &jobs[0]);
+	if (!threaded)
+		load_job(&jobs[0]);
+	load_job(&jobs[1]);
+	if (threaded)
+		pthread_join(th, NULL);
+	return jobs[0].rc ?: jobs[1].rc;
+}
+
+static void destroy_objects(struct mts_loader *L)
+{
+	for (int i = 2; i >= 0; i--) {
+		flow_bpf__destroy(L->skel[i]);
+		L->skel[i] = NULL;
+	}
+}
+
 static int load_programs(struct mts_loader *L, const struct mts_loader_opts *o,
 			 char *err, size_t errlen)
 {
 	static char logs[2][4096];
-	struct flow_bpf *s = open_programs(L, o, verbose_print ? logs : NULL);
-	int rc;
+	int rc = load_objects(L, o, verbose_print ? logs : NULL);
 
-	if (!s) {
-		rc = -errno;
-		ERR("opening the BPF object failed: %s", strerror(-rc));
-		return rc;
-	}
-	rc = flow_bpf__load(s);
 	if (rc && verbose_print) {
 		/* Again, for libbpf to print the verifier's whole log. */
-		flow_bpf__destroy(s);
-		s = open_programs(L, o, NULL);
-		rc = s ? flow_bpf__load(s) : -errno;
+		destroy_objects(L);
+		rc = load_objects(L, o, NULL);
 	}
 	if (rc) {
 		ERR("loading the BPF programs failed: %s%s", strerror(-rc),
 		    verbose_print ? "" : " (run with --verbose for the verifier log)");
-		flow_bpf__destroy(s);
+		destroy_objects(L);
 		return rc;
 	}
 	if (verbose_print) {
-		print_verifier_stats(s->progs.mts_ingress, logs[0]);
-		print_verifier_stats(s->progs.mts_egress, logs[1]);
+		print_verifier_stats(L->skel[1]->progs.mts_ingress, logs[0]);
+		print_verifier_stats(L->skel[2]->progs.mts_egress, logs[1]);
 	}
-	L->skel = s;
-	L->flows_fd = bpf_map__fd(s->maps.flows);
-	L->counters_fd = bpf_map__fd(s->maps.counters);
-	L->events_fd = bpf_map__fd(s->maps.events);
-	L->ifslots_fd = bpf_map__fd(s->maps.ifslots);
+	L->prog_fd[0] = bpf_program__fd(L->skel[1]->progs.mts_ingress);
+	L->prog_fd[1] = bpf_program__fd(L->skel[2]->progs.mts_egress);
+	L->flows_fd = bpf_map__fd(L->skel[0]->maps.flows);
+	L->counters_fd = bpf_map__fd(L->skel[0]->maps.counters);
+	L->events_fd = bpf_map__fd(L->skel[0]->maps.events);
+	L->ifslots_fd = bpf_map__fd(L->skel[0]->maps.ifslots);
 	return 0;
 }
 
@@ -503,8 +563,7 @@ void mts_loader_close(struct mts_loader *L)
 			detach_tc(ifc);
 	}
 	L->n = 0;
-	flow_bpf__destroy(L->skel);
-	L->skel = NULL;
+	destroy_objects(L);
 	if (L->slots)
 		munmap((void *)L->slots, L->slots_len);
 	L->slots = NULL;
@@ -581,7 +640,7 @@ int mts_loader_prog_fd(const struct mts_loader *L, int slot, int egress)
 {
 	if (slot < 0 || slot >= L->n)
 		return -1;
-	return bpf_program__fd(egress ? L->skel->progs.mts_egress : L->skel->progs.mts_ingress);
+	return L->prog_fd[!!egress];
 }
 
 int mts_loader_test_run(const struct mts_loader *L, int egress, const void *frame, size_t len,

@@ -45,7 +45,8 @@ struct mts_iface {
 struct mts_loader {
 	struct mts_iface ifs[MTS_MAX_IFACES];
 	int n;
-	struct flow_bpf *skel;	/* the programs and maps every interface shares */
+	struct flow_bpf *skel[3];	/* the maps' object, ingress's, egress's */
+	int prog_fd[2];		/* the programs every interface shares: ingress, egress */
 	int flows_fd, counters_fd, events_fd, ifslots_fd;
 	__u32 flows_max;	/* slots, a power of two */
 	const volatile struct mts_slot *slots;	/* the flow table, mmap()ed read-only */
