@@ -17,7 +17,7 @@ stats_before=$(sysctl -n kernel.bpf_stats_enabled)
 
 # --- build what `make bench` builds
 if make -C "$ROOT" -s build/mtuscope build/bench_bpf build/bench_corr build/bench_gen \
-	build/bench_sweep build/stats_on >"$TMP/make.log" 2>&1; then
+	build/bench_sweep build/stats_on build/empty_tc >"$TMP/make.log" 2>&1; then
 	ok bench-build
 else
 	fail bench-build "$(tail -5 "$TMP/make.log")"
@@ -44,7 +44,9 @@ required="added_ns_tcp_existing added_ns_other throughput_ratio_single tcpdump_r
 	throughput_ratio_multi tcpdump_ratio_multi throughput_ratio_udp_small tcpdump_ratio_udp_small
 	daemon_cpu_pct_100k daemon_cpu_pct_100k_10x daemon_rss_kb_100k bytes_per_flow
 	default_flow_capacity sweep_ms_100k scale_capacity scale_inserted scale_evicted
-	scale_fill_at_first_eviction scale_flow_insert_failed scale_blackhole_verdicts duration_s"
+	scale_fill_at_first_eviction scale_flow_insert_failed scale_blackhole_verdicts duration_s
+	startup_s_1 startup_s_64 attach_ms_per_iface throughput_ratio_vs_empty_single
+	throughput_ratio_vs_empty_multi throughput_ratio_vs_empty_udp_small"
 bad=
 for k in $required; do
 	jq -e --arg k "$k" '.[$k] | type == "number"' "$J" >/dev/null 2>&1 || bad="$bad $k"

@@ -8,6 +8,7 @@
 #
 # Sections (one function each, in this order):
 #   bpf         per-packet cost of the tc programs (build/bench_bpf, BPF_PROG_TEST_RUN)
+#   startup     exec to the start event on 1, 16 and 64 interfaces; the verifier's figures
 #   corr        correlator throughput, flow records judged per second (build/bench_corr)
 #   live        ns per run of the attached programs while iperf3 runs (BPF run-time stats)
 #   throughput  iperf3 TCP 1 stream, TCP 4 streams, UDP 64-byte datagrams; nothing attached
@@ -32,7 +33,7 @@ MTS=$B/mtuscope
 OUT_DIR=${BENCH_OUT_DIR:-$B}
 OUT=$OUT_DIR/bench.json
 QUICK=${BENCH_QUICK:-0}
-SECTIONS=${BENCH_SECTIONS:-bpf corr live throughput daemon scale}
+SECTIONS=${BENCH_SECTIONS:-bpf startup corr live throughput daemon scale}
 LAB_IS_UP=
 
 if [ "$QUICK" = 1 ]; then
@@ -47,7 +48,7 @@ ROUNDS=${BENCH_ROUNDS:-$ROUNDS} IPERF_S=${BENCH_IPERF_S:-$IPERF_S}
 GEN_RATE_1X=25000		# daemon section: packets/s at "1x"; 10x is ten times that
 GEN_SUSPECT=100			# ... and flows resending one large segment in the "suspect" rows
 
-NS_A=mtsbench-$$-a NS_B=mtsbench-$$-b
+NS_A=mtsbench-$$-a NS_B=mtsbench-$$-b NS_S=
 IF_A=mtsba IF_B=mtsbb
 IP_A=192.0.2.1 IP_B=192.0.2.2
 TMP=
@@ -70,8 +71,9 @@ cleanup() {
 		for _ in 1 2 3 4 5 6 7 8 9 10; do kill -0 "$p" 2>/dev/null || break; sleep 0.2; done
 		kill -KILL "$p" 2>/dev/null || true
 	done
-	for ns in "$NS_A" "$NS_B"; do
-		ip netns pids "$ns" 2>/dev/null | while read -r p; do kill -KILL "$p" 2>/dev/null || true; done
+	for ns in "$NS_A" "$NS_B" "${NS_S:-}"; do
+		[ -n "$ns" ] || continue
+		{ ip netns pids "$ns" 2>/dev/null || true; } | while read -r p; do kill -KILL "$p" 2>/dev/null || true; done
 		ip netns del "$ns" 2>/dev/null || true
 	done
 	[ -n "$TMP" ] && rm -rf "$TMP"
@@ -148,6 +150,19 @@ tcpdump_start() {	# NS IFACE
 	die "tcpdump on $2 did not start: $(head -c 300 "$err")"
 }
 
+# The empty-program floor (build/empty_tc) on both hooks; sets EPID.
+empty_start() {	# NS IFACE
+	local out=$TMP/empty.$1.$2
+	bg ip netns exec "$1" "$B/empty_tc" "$2" >"$out" 2>"$out.err"
+	EPID=${PIDS[-1]}
+	for _ in $(seq 200); do
+		grep -q ready "$out" 2>/dev/null && return 0
+		kill -0 "$EPID" 2>/dev/null || break
+		sleep 0.05
+	done
+	die "empty_tc on $2 did not start: $(head -c 300 "$out.err")"
+}
+
 # --------------------------------------------------------------------- lab
 
 # Two namespaces joined by one veth pair; an iperf3 server in B.
@@ -202,6 +217,54 @@ section_bpf() {
 	jq -e 'has("added_ns_tcp_existing") and has("added_ns_other") and has("bpf_rows")' \
 		"$OUT_DIR/bench_bpf.json" >/dev/null || die "bench_bpf.json lacks its keys"
 	cp "$OUT_DIR/bench_bpf.json" "$TMP/part.bpf.json"
+}
+
+# ------------------------------------------------------- 1b. start-up
+
+# Seconds from exec to the `start` event of a watch on the first N of the
+# startup namespace's interfaces.
+startup_once() {	# N
+	local ifs t0 st out=$TMP/startup.json
+	ifs=$(ip -n "$NS_S" -o link show type veth | awk -F': ' '{ sub(/@.*/, "", $2); print $2 }' |
+		sort -V | head -"$1" | tr '\n' ' ')
+	t0=$(date +%s.%N)
+	# shellcheck disable=SC2086
+	ip netns exec "$NS_S" "$MTS" watch --json -d 0.05 $ifs >"$out" 2>"$out.err" ||
+		die "watch on $1 interfaces failed: $(head -c 300 "$out.err")"
+	st=$(jq -r 'select(.event == "start") | .ts' "$out")
+	[ -n "$st" ] || die "watch on $1 interfaces printed no start"
+	awk -v a="$t0" -v b="$st" 'BEGIN { printf "%.3f\n", b - a }'
+}
+
+section_startup() {
+	local reps=5 n med rows=$TMP/startup.rows
+	[ "$QUICK" = 1 ] && reps=1
+	section "Start-up" \
+		"method: mtuscope watch --json -d 0.05 on 1, 16 and 64 veth interfaces of one namespace (TCX), exec to its start event (programs loaded and verified once, every interface attached), median of $reps; verifier figures from --verbose; per interface = (64 - 1) / 63"
+	NS_S=mtsbench-$$-s
+	ip netns add "$NS_S"
+	for ((n = 0; n < 32; n++)); do
+		ip -n "$NS_S" link add "su$n" type veth peer name "sv$n"
+		ip -n "$NS_S" link set "su$n" up
+		ip -n "$NS_S" link set "sv$n" up
+	done
+	: >"$rows"
+	for n in 1 16 64; do
+		med=$(for ((i = 0; i < reps; i++)); do startup_once "$n"; done | sort -n |
+			awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }')
+		printf '%-22s %8.3f s   %s\n' "$n interface(s)" "$med" "median of $reps"
+		printf '%s\t%s\n' "$n" "$med" >>"$rows"
+	done
+	ip netns exec "$NS_S" "$MTS" watch --verbose -d 0.05 su0 2>&1 >/dev/null |
+		awk '/ verified: / { sub(/^mtuscope: /, ""); print }' >"$TMP/verifier.txt"
+	sed 's/^/  /' "$TMP/verifier.txt"
+	ip netns del "$NS_S"
+	part startup "$(jq -R -s -c --rawfile v "$TMP/verifier.txt" '
+		split("\n") | map(select(length > 0) | split("\t") | {(.[0]): (.[1] | tonumber)}) | add
+		| {startup_s_1: .["1"], startup_s_16: .["16"], startup_s_64: .["64"],
+		   attach_ms_per_iface: ((.["64"] - .["1"]) / 63 * 1000),
+		   verifier: ($v | split("\n") | map(select(length > 0))),
+		   startup_method: "exec to the start event of watch --json on N veths (TCX), median"}' "$rows")"
 }
 
 # ------------------------------------------------------- 4a. correlator
@@ -294,7 +357,7 @@ section_live() {
 
 # ------------------------------------------------------- 3. throughput
 
-attach() {	# none|mtuscope|tcpdump -> ATTACHED (pids)
+attach() {	# none|empty|mtuscope|tcpdump -> ATTACHED (pids)
 	ATTACHED=()
 	case $1 in
 	none) ;;
@@ -305,6 +368,12 @@ attach() {	# none|mtuscope|tcpdump -> ATTACHED (pids)
 		ATTACHED+=("$WPID")
 		watch_ready "${ATTACHED[0]}" "$TMP/tput.a.json"
 		watch_ready "${ATTACHED[1]}" "$TMP/tput.b.json"
+		;;
+	empty)
+		empty_start "$NS_A" "$IF_A"
+		ATTACHED+=("$EPID")
+		empty_start "$NS_B" "$IF_B"
+		ATTACHED+=("$EPID")
 		;;
 	tcpdump)
 		tcpdump_start "$NS_A" "$IF_A"
@@ -319,13 +388,13 @@ detach() { local p; for p in "${ATTACHED[@]}"; do bg_stop "$p"; done; ATTACHED=(
 
 section_throughput() {
 	section "Throughput over a veth pair between two namespaces" \
-		"method: iperf3 -t $IPERF_S, A -> B: TCP 1 stream and -P 4 (receiver Gbit/s; client and server pinned to CPU 0, which also runs both veth ends' softirq work), UDP -l 64 -b 0 (datagrams/s received, loss; sender CPU 0, receiver CPU 1); $ROUNDS interleaved rounds of: nothing attached, mtuscope watch on both veth ends (tc ingress+egress each), tcpdump -w /dev/null on both ends (setup order rotates every round); paired = median over the rounds of each round's value / that round's nothing-attached value (the headline ratio: setups side by side); ratio = median / median with nothing attached"
-	local setups=(none mtuscope tcpdump) tests=(single multi udp) r k s t v loss
+		"method: iperf3 -t $IPERF_S, A -> B: TCP 1 stream and -P 4 (receiver Gbit/s; client and server pinned to CPU 0, which also runs both veth ends' softirq work), UDP -l 64 -b 0 (datagrams/s received, loss; sender CPU 0, receiver CPU 1); $ROUNDS interleaved rounds of: nothing attached, an empty tc program (returns TC_ACT_UNSPEC; build/empty_tc) on both veth ends' TCX ingress+egress, mtuscope watch on both veth ends (the same hooks), tcpdump -w /dev/null on both ends (setup order rotates every round); paired = median over the rounds of each round's value / that round's nothing-attached value (the headline ratio: setups side by side); vs empty = the same with that round's empty-program value; ratio = median / median with nothing attached"
+	local setups=(none empty mtuscope tcpdump) tests=(single multi udp) r k s t v loss
 	local rows=$TMP/tput.tsv
 	: >"$rows"
 	for ((r = 1; r <= ROUNDS; r++)); do
-		for k in 0 1 2; do
-			s=${setups[$(((k + r - 1) % 3))]}
+		for k in 0 1 2 3; do
+			s=${setups[$(((k + r - 1) % 4))]}
 			attach "$s"
 			for t in "${tests[@]}"; do
 				read -r v loss < <(iperf_run "$t" "$IPERF_S")
@@ -349,7 +418,7 @@ section_throughput() {
 		def median: sort | if length == 0 then null elif length % 2 == 1 then .[length / 2 | floor]
 			else (.[length / 2 - 1] + .[length / 2]) / 2 end;
 		. as $rows
-		| [ ("single", "multi", "udp") as $t | ("none", "mtuscope", "tcpdump") as $s
+		| [ ("single", "multi", "udp") as $t | ("none", "empty", "mtuscope", "tcpdump") as $s
 		    | ($rows | map(select(.test == $t and .setup == $s))) as $m
 		    | ($rows | map(select(.test == $t and .setup == "none")) | map(.value) | median) as $base
 		    | {test: $t, setup: $s, unit: ($m[0].unit), n: ($m | length),
@@ -357,22 +426,26 @@ section_throughput() {
 		       max: ($m | map(.value) | max), loss_pct_median: ($m | map(.loss_pct) | median),
 		       ratio: (if $base and $base > 0 then ($m | map(.value) | median) / $base else null end),
 		       paired_ratio: ([$m[] | . as $x | ($rows[] | select(.test == $t and .setup == "none"
+				and .round == $x.round) | .value) as $b | select($b > 0) | $x.value / $b] | median),
+		       paired_ratio_vs_empty: ([$m[] | . as $x | ($rows[] | select(.test == $t and .setup == "empty"
 				and .round == $x.round) | .value) as $b | select($b > 0) | $x.value / $b] | median)} ]' \
 		"$TMP/tput.rows.json" >"$TMP/tput.sum.json"
-	printf '%-7s %-9s %12s %-8s %25s %7s %7s %6s  %s\n' test setup median unit "range (min-max)" ratio paired loss% method
-	jq -r '.[] | [.test, .setup, .median, (.unit | split(" ")[0]), .min, .max, .ratio, .paired_ratio, .loss_pct_median] | @tsv' \
-		"$TMP/tput.sum.json" | while IFS=$'\t' read -r t s med u lo hi rt pr loss; do
+	printf '%-7s %-9s %12s %-8s %25s %7s %7s %8s %6s  %s\n' test setup median unit "range (min-max)" ratio paired "vs empty" loss% method
+	jq -r '.[] | [.test, .setup, .median, (.unit | split(" ")[0]), .min, .max, .ratio, .paired_ratio, .paired_ratio_vs_empty, .loss_pct_median] | @tsv' \
+		"$TMP/tput.sum.json" | while IFS=$'\t' read -r t s med u lo hi rt pr pe loss; do
 		local fmt='%12.2f %-8s %12.2f-%-12.2f'
 		[ "$t" = udp ] && fmt='%12.0f %-8s %12.0f-%-12.0f' u=dgram/s
 		# shellcheck disable=SC2059
-		printf "%-7s %-9s $fmt %7.3f %7.3f %6.2f  %s\n" "$t" "$s" "$med" "$u" \
-			"$lo" "$hi" "$rt" "$pr" "$loss" "median of $ROUNDS x iperf3 -t $IPERF_S, interleaved"
+		printf "%-7s %-9s $fmt %7.3f %7.3f %8.3f %6.2f  %s\n" "$t" "$s" "$med" "$u" \
+			"$lo" "$hi" "$rt" "$pr" "$pe" "$loss" "median of $ROUNDS x iperf3 -t $IPERF_S, interleaved"
 	done
 	part throughput "$(jq -c --slurpfile rows "$TMP/tput.rows.json" '
 		def name: if . == "udp" then "udp_small" else . end;
 		{throughput_rows: $rows[0], throughput_summary: .}
 		+ (map({("throughput_median_\(.test | name)_\(.setup)"): .median}) | add)
 		+ (map(select(.setup == "mtuscope")) | map({("throughput_ratio_\(.test | name)"): .paired_ratio}) | add)
+		+ (map(select(.setup == "mtuscope")) | map({("throughput_ratio_vs_empty_\(.test | name)"): .paired_ratio_vs_empty}) | add)
+		+ (map(select(.setup == "empty")) | map({("empty_ratio_\(.test | name)"): .paired_ratio}) | add)
 		+ (map(select(.setup == "tcpdump")) | map({("tcpdump_ratio_\(.test | name)"): .paired_ratio}) | add)
 		+ (map(select(.setup == "mtuscope")) | map({("throughput_ratio_of_medians_\(.test | name)"): .ratio}) | add)
 		+ (map(select(.setup == "tcpdump")) | map({("tcpdump_ratio_of_medians_\(.test | name)"): .ratio}) | add)
@@ -601,7 +674,7 @@ scale_churn() {
 main() {
 	[ "$(id -u)" = 0 ] || die "needs root (BPF, network namespaces): sudo make bench"
 	local f
-	for f in "$MTS" "$B/bench_bpf" "$B/bench_corr" "$B/bench_gen" "$B/bench_sweep" "$B/stats_on"; do
+	for f in "$MTS" "$B/bench_bpf" "$B/bench_corr" "$B/bench_gen" "$B/bench_sweep" "$B/stats_on" "$B/empty_tc"; do
 		[ -x "$f" ] || die "$f missing: run make bench (it builds them)"
 	done
 	for f in iperf3 tcpdump bpftool jq curl ip ss; do
@@ -624,7 +697,7 @@ main() {
 	local sec
 	for sec in $SECTIONS; do
 		case $sec in
-		bpf | corr) ;;
+		bpf | corr | startup) ;;
 		live | throughput | daemon | scale) [ -n "$LAB_IS_UP" ] || lab_up ;;
 		*) die "unknown section '$sec' in BENCH_SECTIONS" ;;
 		esac
@@ -644,6 +717,12 @@ summary() {
 		def f($d): if . == null then "n/a" else (. * pow(10; $d) | round / pow(10; $d) | tostring) end;
 		["BPF added ns, TCP existing flow", (.added_ns_tcp_existing | f(1)), "BPF_PROG_TEST_RUN vs empty program"],
 		["BPF added ns, other packets", (.added_ns_other | f(1)), "BPF_PROG_TEST_RUN vs empty program"],
+		["start-up s, 1 interface", (.startup_s_1 | f(3)), "exec to start, median (target <= 0.5)"],
+		["start-up s, 64 interfaces", (.startup_s_64 | f(3)), "exec to start, median (target <= 2x one)"],
+		["attach ms per interface", (.attach_ms_per_iface | f(1)), "(64 - 1) / 63"],
+		["iperf3 1 stream, mtuscope / empty tc", (.throughput_ratio_vs_empty_single | f(3)), "median of the per-round ratios (target >= 0.98)"],
+		["iperf3 4 streams, mtuscope / empty tc", (.throughput_ratio_vs_empty_multi | f(3)), "median of the per-round ratios (target >= 0.98)"],
+		["UDP 64 B, mtuscope / empty tc", (.throughput_ratio_vs_empty_udp_small | f(3)), "median of the per-round ratios (target >= 0.98)"],
 		["iperf3 1 stream, mtuscope / none", (.throughput_ratio_single | f(3)), "median of the per-round ratios (target >= 0.97)"],
 		["iperf3 1 stream, mtuscope / none, of medians", (.throughput_ratio_of_medians_single | f(3)), "median / median"],
 		["iperf3 1 stream, tcpdump / none", (.tcpdump_ratio_single | f(3)), "median of the per-round ratios"],
