@@ -46,7 +46,8 @@ required="added_ns_tcp_existing added_ns_other throughput_ratio_single tcpdump_r
 	default_flow_capacity sweep_ms_100k scale_capacity scale_inserted scale_evicted
 	scale_fill_at_first_eviction scale_flow_insert_failed scale_blackhole_verdicts duration_s
 	startup_s_1 startup_s_64 attach_ms_per_iface throughput_ratio_vs_empty_single
-	throughput_ratio_vs_empty_multi throughput_ratio_vs_empty_udp_small"
+	throughput_ratio_vs_empty_multi throughput_ratio_vs_empty_udp_small live_ns_over_empty_tcp
+	live_ns_over_empty_udp_small"
 bad=
 for k in $required; do
 	jq -e --arg k "$k" '.[$k] | type == "number"' "$J" >/dev/null 2>&1 || bad="$bad $k"

@@ -293,10 +293,38 @@ label_progs() {	# PID IFACE
 	done
 }
 
+# One window per workload of traffic with BPF run-time statistics on: a
+# row per labelled program (LABELS: "id iface hook" lines) into live.rows.
+live_windows() {	# LABELS SETUP
+	local w before=$TMP/progs.before.json after=$TMP/progs.after.json id ifc hook
+	for w in single udp; do
+		local args=(-t "$LIVE_S")
+		[ "$w" = udp ] && args+=(-u -l 64 -b 0)
+		# The window: snapshot, traffic, snapshot, all inside stats_on.
+		"$B/stats_on" bash -c 'b=$1 a=$2; shift 2; bpftool prog show -j >"$b"
+			"$@" >/dev/null; rc=$?; bpftool prog show -j >"$a"; exit $rc' \
+			window "$before" "$after" ip netns exec "$NS_A" iperf3 -c "$IP_B" -J "${args[@]}" ||
+			die "live window ($2, $w) failed"
+		while read -r id ifc hook; do
+			jq -r --argjson id "$id" --arg w "$w" --arg i "$ifc" --arg h "$hook" --arg set "$2" \
+				--argjson s "$LIVE_S" --slurpfile a "$after" '
+				(.[] | select(.id == $id)) as $b
+				| ($a[0][] | select(.id == $id)) as $x
+				| (($x.run_cnt // 0) - ($b.run_cnt // 0)) as $n
+				| (($x.run_time_ns // 0) - ($b.run_time_ns // 0)) as $t
+				| {setup: $set, workload: $w, iface: $i, hook: $h, prog_id: $id, runs: $n,
+				   runs_per_s: ($n / $s), run_time_ns: $t,
+				   ns_per_run: (if $n > 0 then $t / $n else null end),
+				   method: "run_time_ns/run_cnt delta over the iperf3 window, stats on via BPF_ENABLE_STATS"}' \
+				"$before" >>"$TMP/live.rows"
+		done <"$1"
+	done
+}
+
 section_live() {
 	section "Live cost of the attached programs" \
-		"method: run_time_ns/run_cnt deltas (bpftool prog show -j) over one iperf3 run, BPF run-time stats on only for that window (BPF_ENABLE_STATS fd held by build/stats_on); one run = one skb (a GSO/GRO skb carries many wire packets)"
-	local wa wb labels=$TMP/labels w before after sysctl0 sysctl1
+		"method: run_time_ns/run_cnt deltas (bpftool prog show -j) over one iperf3 run, BPF run-time stats on only for that window (BPF_ENABLE_STATS fd held by build/stats_on); one run = one skb (a GSO/GRO skb carries many wire packets); then the same windows with an empty tc program (build/empty_tc, one program on both hooks) instead: the floor; over empty = all of mtuscope's runs' ns / run minus the empty program's"
+	local wa wb labels=$TMP/labels sysctl0 sysctl1 id
 	sysctl0=$(sysctl -n kernel.bpf_stats_enabled)
 	watch_start "$NS_A" "$IF_A" "$TMP/live.a.json"
 	wa=$WPID
@@ -304,37 +332,28 @@ section_live() {
 	wb=$WPID
 	{ label_progs "$wa" "$IF_A"; label_progs "$wb" "$IF_B"; } >"$labels"
 	[ "$(wc -l <"$labels")" = 4 ] || die "expected 4 mtuscope programs, found: $(cat "$labels")"
-
 	: >"$TMP/live.rows"
-	printf '%-11s %-7s %-8s %12s %12s %10s   %s\n' workload iface hook runs runs/s ns/run method
-	for w in single udp; do
-		before=$TMP/progs.before.json after=$TMP/progs.after.json
-		local args=(-t "$LIVE_S")
-		[ "$w" = udp ] && args+=(-u -l 64 -b 0)
-		# The window: snapshot, traffic, snapshot, all inside stats_on.
-		"$B/stats_on" bash -c 'b=$1 a=$2; shift 2; bpftool prog show -j >"$b"
-			"$@" >/dev/null; rc=$?; bpftool prog show -j >"$a"; exit $rc' \
-			window "$before" "$after" ip netns exec "$NS_A" iperf3 -c "$IP_B" -J "${args[@]}" ||
-			die "live window ($w) failed"
-		while read -r id ifc hook; do
-			jq -r --argjson id "$id" --arg w "$w" --arg i "$ifc" --arg h "$hook" \
-				--argjson s "$LIVE_S" --slurpfile a "$after" '
-				(.[] | select(.id == $id)) as $b
-				| ($a[0][] | select(.id == $id)) as $x
-				| (($x.run_cnt // 0) - ($b.run_cnt // 0)) as $n
-				| (($x.run_time_ns // 0) - ($b.run_time_ns // 0)) as $t
-				| {workload: $w, iface: $i, hook: $h, prog_id: $id, runs: $n,
-				   runs_per_s: ($n / $s), run_time_ns: $t,
-				   ns_per_run: (if $n > 0 then $t / $n else null end),
-				   method: "run_time_ns/run_cnt delta over the iperf3 window, stats on via BPF_ENABLE_STATS"}' \
-				"$before" >>"$TMP/live.rows"
-		done <"$labels"
-	done
-	jq -r '[.workload, .iface, .hook, .runs, (.runs_per_s | floor),
+	live_windows "$labels" mtuscope
+	bg_stop "$wa"
+	bg_stop "$wb"
+	empty_start "$NS_A" "$IF_A"
+	wa=$EPID
+	empty_start "$NS_B" "$IF_B"
+	wb=$EPID
+	: >"$labels"
+	for id in $(bpf_ids "$wa" prog); do echo "$id $IF_A both"; done >>"$labels"
+	for id in $(bpf_ids "$wb" prog); do echo "$id $IF_B both"; done >>"$labels"
+	[ "$(wc -l <"$labels")" = 2 ] || die "expected 2 empty programs, found: $(cat "$labels")"
+	live_windows "$labels" empty
+	bg_stop "$wa"
+	bg_stop "$wb"
+
+	printf '%-9s %-11s %-7s %-8s %12s %12s %10s   %s\n' setup workload iface hook runs runs/s ns/run method
+	jq -r '[.setup, .workload, .iface, .hook, .runs, (.runs_per_s | floor),
 		(if .ns_per_run then (.ns_per_run * 10 | round / 10) else "n/a" end)]
 		| @tsv' "$TMP/live.rows" |
-		while IFS=$'\t' read -r w i h n r ns; do
-			printf '%-11s %-7s %-8s %12s %12s %10s   %s\n' "$w" "$i" "$h" "$n" "$r" "$ns" \
+		while IFS=$'\t' read -r set w i h n r ns; do
+			printf '%-9s %-11s %-7s %-8s %12s %12s %10s   %s\n' "$set" "$w" "$i" "$h" "$n" "$r" "$ns" \
 				"run_time_ns/run_cnt, stats on for the window only"
 		done
 	# The statistics must be off again, and the sysctl untouched.
@@ -347,11 +366,17 @@ section_live() {
 	local off=true
 	[ "$sysctl0" = 0 ] && [ "$c0" != "$c1" ] && off=false
 	say "stats off again after the window: $off (kernel.bpf_stats_enabled stayed $sysctl0)"
-	bg_stop "$wa"
-	bg_stop "$wb"
-	part live "$(jq -s -c --argjson off "$off" '{live_rows: .,
-		live_ns_per_run_single: (map(select(.workload == "single")) | map({("\(.iface)_\(.hook)"): .ns_per_run}) | add),
-		live_ns_per_run_udp_small: (map(select(.workload == "udp")) | map({("\(.iface)_\(.hook)"): .ns_per_run}) | add),
+	part live "$(jq -s -c --argjson off "$off" '
+		def per($s; $w): map(select(.setup == $s and .workload == $w))
+			| ((map(.run_time_ns) | add) / ((map(.runs) | add) | if . > 0 then . else null end));
+		(map(select(.setup == "mtuscope"))) as $m
+		| {live_rows: .,
+		live_ns_per_run_single: ($m | map(select(.workload == "single")) | map({("\(.iface)_\(.hook)"): .ns_per_run}) | add),
+		live_ns_per_run_udp_small: ($m | map(select(.workload == "udp")) | map({("\(.iface)_\(.hook)"): .ns_per_run}) | add),
+		live_ns_mtuscope_tcp: per("mtuscope"; "single"), live_ns_empty_tcp: per("empty"; "single"),
+		live_ns_mtuscope_udp_small: per("mtuscope"; "udp"), live_ns_empty_udp_small: per("empty"; "udp"),
+		live_ns_over_empty_tcp: (per("mtuscope"; "single") - per("empty"; "single")),
+		live_ns_over_empty_udp_small: (per("mtuscope"; "udp") - per("empty"; "udp")),
 		live_stats_off_after_window: $off}' "$TMP/live.rows")"
 }
 
@@ -717,6 +742,8 @@ summary() {
 		def f($d): if . == null then "n/a" else (. * pow(10; $d) | round / pow(10; $d) | tostring) end;
 		["BPF added ns, TCP existing flow", (.added_ns_tcp_existing | f(1)), "BPF_PROG_TEST_RUN vs empty program"],
 		["BPF added ns, other packets", (.added_ns_other | f(1)), "BPF_PROG_TEST_RUN vs empty program"],
+		["live ns/skb over empty, TCP", (.live_ns_over_empty_tcp | f(1)), "run_time_ns/run_cnt, all hooks (target <= 40)"],
+		["live ns/skb over empty, UDP 64 B", (.live_ns_over_empty_udp_small | f(1)), "run_time_ns/run_cnt, all hooks (target <= 25)"],
 		["start-up s, 1 interface", (.startup_s_1 | f(3)), "exec to start, median (target <= 0.5)"],
 		["start-up s, 64 interfaces", (.startup_s_64 | f(3)), "exec to start, median (target <= 2x one)"],
 		["attach ms per interface", (.attach_ms_per_iface | f(1)), "(64 - 1) / 63"],
