@@ -126,7 +126,9 @@ down() {
 a4() { echo "$V4.$1"; }		# host part within the /24
 a6() { echo "$V6:$1::$2"; }	# subnet, host
 
+ADDRS=()	# "ns link v4 v6" of every address addr() gave
 addr() {	# ns ifname v4host v6subnet v6host
+	ADDRS+=("$1 $4 $(a4 "$3") $(a6 "$4" "$5")")
 	nsx "$1" ip addr add "$(a4 "$3")/26" dev "$2"
 	nsx "$1" ip addr add "$(a6 "$4" "$5")/64" dev "$2" nodad
 	nsx "$1" ip link set "$2" up
@@ -313,6 +315,22 @@ LAB_GW_TUN_IF=$([ "$MODE" = wg ] && echo $WG_GW || true)
 LAB_WATCH_IFS="$watch_ifs"
 EOF
 	trap - ERR
+	# A fresh link may lose its first packets (the neighbour solicitation
+	# of a transfer's SYN, resent only a second later, after which the
+	# sender takes a one-second RTT for the rest of the connection): each
+	# link's neighbours are resolved first, both ways, by a connection to a
+	# closed port on the other side (the RST answers; ICMP may be dropped).
+	local a b pids=()
+	for a in "${ADDRS[@]}"; do
+		for b in "${ADDRS[@]}"; do
+			set -- $a $b	# ns link v4 v6, twice
+			[ "$2" = "$6" ] && [ "$1" != "$5" ] || continue
+			nsx "$1" timeout 2 bash -c "echo >/dev/tcp/$7/9; echo >/dev/tcp/$8/9" \
+				>/dev/null 2>&1 &
+			pids+=($!)
+		done
+	done
+	wait "${pids[@]}" 2>/dev/null || true
 	# Let the tunnel handshake before anyone measures anything.
 	if [ "$MODE" = wg ]; then
 		for d in $dst $([ "$PEERS" = 2 ] && { [ "$FAMILY" = 4 ] && echo "$TUN4.3" || echo "$TUN6::3"; }); do

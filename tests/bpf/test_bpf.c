@@ -716,6 +716,24 @@ static bool test_eth_ipv6_tcp_parsed(void)
 	return expect_tcp_data(0, MTS_C_IPV6, &k, 1, sizeof(pkt.ip6) + sizeof(pkt.tcp) + 1000);
 }
 
+/* The next segment of the same IPv6 flow finds its record. */
+static bool test_eth_ipv6_next_segment_same_flow(void)
+{
+	struct tcp6_pkt pkt;
+	struct mts_counters c;
+	size_t len;
+
+	for (int i = 0; i < 3; i++) {
+		len = tcp6(&pkt, &SERVER6, SERVER_PORT, &CLIENT6, CLIENT_PORT, SEQ0 + i * 1000, 1,
+			   TH_ACK | TH_PSH, 1000);
+		EGRESS(&pkt, len);
+	}
+	ASSERT_TRUE(read_counters(0, EG, &c), "read counters");
+	ASSERT_CNT(&c, FLOW_NEW, 1);
+	ASSERT_EQ(count_flows(), 1, "one flow");
+	return true;
+}
+
 static bool test_ipv6_hop_dest_routing_headers_walked(void)
 {
 	struct {
@@ -2366,6 +2384,7 @@ int main(void)
 	RUN_FRESH(test_three_vlan_tags_counted_as_vlan_depth);
 	RUN_FRESH(test_ipv4_options_tcp_parsed);
 	RUN_FRESH(test_eth_ipv6_tcp_parsed);
+	RUN_FRESH(test_eth_ipv6_next_segment_same_flow);
 	RUN_FRESH(test_ipv6_hop_dest_routing_headers_walked);
 	RUN_FRESH(test_ipv6_six_extension_headers_walked);
 	RUN_FRESH(test_ipv6_too_many_extension_headers_counted);
