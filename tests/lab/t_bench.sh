@@ -40,7 +40,7 @@ else
 fi
 
 # Required keys: present, and numbers.
-required="added_ns_tcp_existing added_ns_other throughput_ratio_single tcpdump_ratio_single
+required="added_ns_tcp_existing added_ns_other added_ns_new_flow throughput_ratio_single tcpdump_ratio_single
 	throughput_ratio_multi tcpdump_ratio_multi throughput_ratio_udp_small tcpdump_ratio_udp_small
 	daemon_cpu_pct_100k daemon_cpu_pct_100k_10x daemon_rss_kb_100k bytes_per_flow
 	default_flow_capacity sweep_ms_100k scale_capacity scale_inserted scale_evicted
