@@ -105,3 +105,13 @@ summary_count() {
 }
 
 now() { date +%s.%N; }
+
+# far_listening PORT: 0 once something listens on the far host's TCP PORT
+# (within 5 s).
+far_listening() {
+	for _ in $(seq 50); do
+		ip netns exec "$LAB_NS_FAR" ss -Hltn "sport = :$1" | grep -q . && return 0
+		sleep 0.1
+	done
+	return 1
+}

@@ -14,14 +14,6 @@ head -c 5000000 /dev/urandom >"$TMP/data/big"
 CLIENT=	# the kind of server serve starts: http or iperf3
 SRVPID=
 
-listening() {	# PORT
-	for _ in $(seq 50); do
-		ip netns exec "$LAB_NS_FAR" ss -Hltn "sport = :$1" | grep -q . && return 0
-		sleep 0.1
-	done
-	return 1
-}
-
 # HTTP: one server for the case, on $TMP (GET /data/big, PUT /got.TAG).
 # iperf3 serves one test at a time, and a hung one holds it: each
 # transfer gets a server of its own (xfer starts it).
@@ -30,7 +22,7 @@ serve() {	# PORT
 	ip netns exec "$LAB_NS_FAR" python3 "$(dirname "$0")/httpd.py" "$LAB_DST" "$1" "$TMP" \
 		>/dev/null 2>&1 &
 	BGPIDS+=($!)
-	listening "$1"
+	far_listening "$1"
 }
 
 xfer() {	# CLIENT DIR PORT TAG [KBS]
@@ -42,7 +34,7 @@ xfer() {	# CLIENT DIR PORT TAG [KBS]
 		ip netns exec "$LAB_NS_FAR" iperf3 -s -1 -p "$port" -B "$LAB_DST" >/dev/null 2>&1 &
 		SRVPID=$!
 		BGPIDS+=("$SRVPID")
-		listening "$port" || echo "iperf3 server did not listen on $port" >&2
+		far_listening "$port" || echo "iperf3 server did not listen on $port" >&2
 		# shellcheck disable=SC2046
 		ip netns exec "$LAB_NS_LAN" timeout 40 iperf3 -J -c "$LAB_DST" -p "$port" \
 			$([ "$dir" = down ] && echo -R) ${lim:+-b $((lim * 8))K -t 3} \

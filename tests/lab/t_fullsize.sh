@@ -27,11 +27,7 @@ serve() {	# KIND PORT: an HTTP or iperf3 server on the far end, listening
 		ip netns exec "$LAB_NS_FAR" iperf3 -s -p "$2" -B "$LAB_DST" >/dev/null 2>&1 &
 	fi
 	BGPIDS+=($!)
-	for _ in $(seq 50); do
-		ip netns exec "$LAB_NS_FAR" ss -Hltn "sport = :$2" | grep -q . && return 0
-		sleep 0.1
-	done
-	return 1
+	far_listening "$2"
 }
 
 # KIND: http (a 4 MB file), think (the server thinks 5 s before it sends

@@ -25,10 +25,7 @@ serve() {	# PORT: dropbear on the far host, on LAB_DST
 		exec dropbear -F -E -s -p '[$LAB_DST]:$port' -r '$TMP/hostkey'" \
 		>"$TMP/sshd.$port.log" 2>&1 &
 	BGPIDS+=($!)
-	for _ in $(seq 50); do
-		ip netns exec "$LAB_NS_FAR" ss -Hltn "sport = :$port" | grep -q . && return 0
-		sleep 0.1
-	done
+	far_listening "$port" && return 0
 	echo "sshd did not start: $(head -3 "$TMP/sshd.$port.log")" >&2
 	return 1
 }
