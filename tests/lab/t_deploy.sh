@@ -371,7 +371,13 @@ t_daemon() {
 		fi
 	fi
 
-	# SIGTERM (systemctl stop) ends it cleanly, with exit status 0.
+	# SIGTERM (systemctl stop) ends it cleanly, with exit status 0. The
+	# process is found again by name in its namespace (under strace, the
+	# child seen first may not have been it).
+	local p
+	p=$(ip netns pids "$NS_D" 2>/dev/null | xargs -r ps -o pid=,comm= -p 2>/dev/null |
+		awk '$2 == "mtuscope" { print $1; exit }')
+	[ -n "$p" ] && MPID=$p
 	if [ -n "$MPID" ] && kill -0 "$MPID" 2>/dev/null; then
 		kill -TERM "$MPID"
 		local rc=
