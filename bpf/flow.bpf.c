@@ -1022,7 +1022,7 @@ static __always_inline void icmp_ptb(struct pctx *x, const struct pkt *p)
 static __always_inline const struct mts_ifslot *ifslot_of(__u32 ifindex)
 {
 	for (__u32 i = 0; i < MTS_IFSLOT_PROBES; i++) {
-		__u32 b = (ifindex + i) & (MTS_IFSLOT_BUCKETS - 1);
+		__u32 b = mts_ifslot_bucket(ifindex, i);
 		const struct mts_ifslot *e = bpf_map_lookup_elem(&MTS_MAP_IFSLOTS, &b);
 
 		if (!e || !e->ifindex)

@@ -51,6 +51,12 @@ struct mts_ifslot {
 	__u8  pad[2];
 };
 
+/* The i-th bucket of ifindex's search (i < MTS_IFSLOT_PROBES). */
+static inline __u32 mts_ifslot_bucket(__u32 ifindex, __u32 i)
+{
+	return (ifindex + i) & (MTS_IFSLOT_BUCKETS - 1);
+}
+
 enum mts_dirn { MTS_INGRESS = 0, MTS_EGRESS = 1 };
 
 /* AF_INET6's value, for the inline helpers below: this header includes no

@@ -304,8 +304,7 @@ enum mts_verdict mts_assess(const struct mts_corr_cfg *cfg, const struct mts_flo
 	/* A download whose first flight died before it got here and left no
 	 * tail: the far end acknowledged the request, and then nothing. A
 	 * server thinking, a long poll or an idle session look the same; the
-	 * probe of the far end settles it. */
-	/* Found one, it stays one while nothing of full size arrives: a
+	 * probe of the far end settles it. Found one, it stays one while nothing of full size arrives: a
 	 * client that gives up and closes (iperf3's timer) did not recover,
 	 * whatever its last packets are. A client that sent full-size
 	 * segments itself was an upload's black hole, and that one's end is

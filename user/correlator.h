@@ -77,10 +77,11 @@ enum mts_verdict mts_assess(const struct mts_corr_cfg *cfg, const struct mts_flo
 /*
  * A download that may hang on its first flight: the far end (dir d) is the
  * server (it answered the SYN: the one a request is sent to, so the one
- * whose answer may die on the way) and is past its handshake, nothing of full size from it has arrived, all the near end
- * sent is acknowledged, neither end closed, and the flow is young. Judged
- * a suspect once it stands still (mts_assess); the watch loop sweeps the
- * flow table for these, as no packet announces them.
+ * whose answer may die on the way) and is past its handshake, nothing of
+ * full size from it has arrived, all the near end sent is acknowledged,
+ * neither end closed, and the flow is young. Judged a suspect once it
+ * stands still (mts_assess); the watch loop sweeps the flow table for
+ * these, as no packet announces them.
  */
 bool mts_inbound_waiting(const struct mts_corr_cfg *cfg, const struct mts_flow *flow,
 			 int family, int d, __u32 now);

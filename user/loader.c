@@ -254,11 +254,6 @@ static int attach_iface(const struct mts_loader *L, struct mts_iface *ifc, enum 
 	return 0;
 }
 
-/*
- * The programs, loaded and verified once for every interface: each packet
- * finds its interface's counter slot and framing in ifslots. A replay runs
- * frames through them by BPF_PROG_TEST_RUN, all as slot 0's.
- */
 /* "processed N insns ... verification time T usec" of a program's log
  * (BPF_LOG_STATS), as one line for --verbose. */
 static void print_verifier_stats(const struct bpf_program *p, const char *log)
@@ -366,6 +361,11 @@ static void destroy_objects(struct mts_loader *L)
 	}
 }
 
+/*
+ * The programs, loaded and verified once for every interface: each packet
+ * finds its interface's counter slot and framing in ifslots. A replay runs
+ * frames through them by BPF_PROG_TEST_RUN, all as slot 0's.
+ */
 static int load_programs(struct mts_loader *L, const struct mts_loader_opts *o,
 			 char *err, size_t errlen)
 {
@@ -404,17 +404,19 @@ static int ifslot_set(struct mts_loader *L, const struct mts_iface *ifc, int slo
 	int freed = -1;
 
 	for (__u32 i = 0; i < MTS_IFSLOT_PROBES; i++) {
-		__u32 b = (ifc->ifindex + i) & (MTS_IFSLOT_BUCKETS - 1);
+		__u32 b = mts_ifslot_bucket(ifc->ifindex, i);
 		struct mts_ifslot cur;
 
 		if (bpf_map_lookup_elem(L->ifslots_fd, &b, &cur))
 			return -errno;
-		if (cur.ifindex == (__u32)ifc->ifindex || !cur.ifindex) {
-			freed = freed < 0 ? (int)b : freed;
+		if (cur.ifindex == (__u32)ifc->ifindex) {
+			freed = b;	/* its own bucket, wherever a freed one was */
 			break;
 		}
-		if (cur.ifindex == MTS_IFSLOT_GONE && freed < 0)
+		if (freed < 0 && (!cur.ifindex || cur.ifindex == MTS_IFSLOT_GONE))
 			freed = b;
+		if (!cur.ifindex)
+			break;
 	}
 	if (freed < 0)
 		return -ENOSPC;
@@ -425,7 +427,7 @@ static int ifslot_set(struct mts_loader *L, const struct mts_iface *ifc, int slo
 static void ifslot_clear(struct mts_loader *L, const struct mts_iface *ifc)
 {
 	for (__u32 i = 0; i < MTS_IFSLOT_PROBES; i++) {
-		__u32 b = (ifc->ifindex + i) & (MTS_IFSLOT_BUCKETS - 1);
+		__u32 b = mts_ifslot_bucket(ifc->ifindex, i);
 		struct mts_ifslot cur, gone = { .ifindex = MTS_IFSLOT_GONE };
 
 		if (bpf_map_lookup_elem(L->ifslots_fd, &b, &cur) || !cur.ifindex)
