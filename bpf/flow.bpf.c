@@ -404,7 +404,7 @@ static __always_inline int flow_key(union fkey *k, const struct tuple *t)
 	return s;
 }
 
-/* A new record starts as this (read-only data, not 152 bytes of stack). */
+/* A new record starts as this (read-only data, not 200 bytes of stack). */
 static const struct mts_flow zero_flow;
 
 static __always_inline bool key_eq(const struct mts_flow_key *a, const union fkey *b)

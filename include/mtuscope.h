@@ -101,50 +101,57 @@ struct mts_flow_key {
  * and the gap they leave in the sequence space is what this box can see.
  */
 struct mts_dir {
+	/* The first 40 bytes are what the common packets touch (a data
+	 * segment at egress, an ACK or data at ingress): in the slot's
+	 * layout they share one cache line more often than not. */
 	__u32 snd_nxt;		/* end of the highest data sent */
 	__u32 snd_una;		/* highest cumulative ACK received */
-	__u32 hole_seq;		/* segment being retransmitted again and again */
 	__u32 probe_seq;	/* segment whose delivery we wait to see */
-	__u32 t_hole;		/* first retransmission of hole_seq */
-	__u32 probe2_seq;	/* a smaller segment sent while probe_seq waits */
-	__u32 t_ack;		/* an ACK received since t_hole (set once per hole) */
-	__u32 t_ptb;		/* latest frag-needed / packet-too-big */
 	__u32 big_seq;		/* the newest segment of seg_max size */
+	__u32 arr_nxt;		/* end of the highest data that arrived */
 	__u16 seg_max;		/* largest segment sent */
 	__u16 deliv_max;	/* largest segment known delivered */
-	__u16 hole_size;	/* size of the hole segment's latest retransmission */
 	__u16 probe_size;
 	__u16 probe_plen;	/* payload bytes of the probe segment */
 	__u16 ptb_mtu;		/* smallest MTU a PTB reported (0: none) */
+	__u16 arr_max;		/* largest segment of this sender that arrived */
+	__u16 fib_size;		/* segment size last checked against the route */
+	__u16 route_mtu;	/* MTU of the route when fib_size was too big */
+	__u8  hole_rtx;		/* consecutive retransmissions of hole_seq */
+	__u8  flags;		/* MTS_F_* */
+	__u8  xflags;		/* MTS_X_* */
+	__u8  pad;
+	/* Then what a hole, a probe's sibling, a PTB or a gap brings. */
+	__u32 hole_seq;		/* segment being retransmitted again and again */
+	__u32 t_hole;		/* first retransmission of hole_seq */
+	__u32 t_ack;		/* an ACK received since t_hole (set once per hole) */
+	__u32 probe2_seq;	/* a smaller segment sent while probe_seq waits */
+	__u32 t_ptb;		/* latest frag-needed / packet-too-big */
+	__u32 gap_seq;		/* first byte that never arrived (MTS_X_GAP) */
+	__u32 t_gap;		/* when that gap opened */
+	__u16 hole_size;	/* size of the hole segment's latest retransmission */
+	__u16 probe2_plen;	/* its payload; its headers are the probe's */
 	__u16 ptb_rx;		/* PTBs received (ingress) */
 	__u16 ptb_tx;		/* PTBs this box generated (egress, local) */
 	__u16 over_ptb;		/* segments above ptb_mtu sent after the grace */
 	__u16 oversize;		/* DF segments too big for their route (ingress) */
 	__u16 rtx_large;	/* retransmitted segments > large_bytes */
 	__u16 rtx_small;
-	__u16 fib_size;		/* segment size last checked against the route */
-	__u16 route_mtu;	/* MTU of the route when fib_size was too big */
-	__u16 probe2_plen;	/* its payload; its headers are the probe's */
-	__u8  hole_rtx;		/* consecutive retransmissions of hole_seq */
-	__u8  flags;		/* MTS_F_* */
-	__u8  xflags;		/* MTS_X_* */
-	__u8  pad;
 	__u16 syn_mss;		/* MSS this end announced in its SYN (0: not seen) */
-	__u16 arr_max;		/* largest segment of this sender that arrived */
 	__u16 gap_len;		/* bytes missing at gap_seq when the gap opened (saturates) */
-	__u32 arr_nxt;		/* end of the highest data that arrived */
-	__u32 gap_seq;		/* first byte that never arrived (MTS_X_GAP) */
-	__u32 t_gap;		/* when that gap opened */
 };
 
+/* The header comes first: after the 40-byte key it fills the slot's first
+ * 64 bytes, so a lookup's key compare and the seen/ifindex stores of the
+ * same packet touch one line when the slot starts on one. */
 struct mts_flow {
-	struct mts_dir dir[2];
 	__u32 t_first;
 	__u32 seen;		/* jiffies (low 32 bits) of the latest packet: recency */
 	__u32 t_event;		/* latest event sent (rate limit) */
 	__u32 ifindex;		/* interface data last left through */
 	__u32 in_ifindex;	/* interface a gap in arriving data was last seen on */
 	__u32 pad;		/* slots stay a multiple of 8 bytes: the key is read as words */
+	struct mts_dir dir[2];
 };
 
 /*
@@ -218,6 +225,7 @@ static inline __attribute__((always_inline)) __u32 mts_full_size(const struct mt
 _Static_assert(sizeof(struct mts_dir) == 88, "mts_dir layout changed");
 _Static_assert(sizeof(struct mts_flow) == 200, "mts_flow outgrew its budget");
 _Static_assert(sizeof(struct mts_slot) == 240, "mts_slot layout changed");
+_Static_assert(sizeof(struct mts_dir) == 88, "mts_dir layout changed");
 _Static_assert(sizeof(struct mts_flow_key) == 40, "mts_flow_key layout changed");
 
 enum mts_event_type {

@@ -4,8 +4,11 @@
  * TC_ACT_UNSPEC and nothing else) on the ingress and egress TCX hooks of
  * each interface named, the hooks mtuscope uses, until SIGINT or SIGTERM.
  *
- *   empty_tc IFACE...
+ *   empty_tc [--first] IFACE...
  *
+ * Appended after any TCX program already there, or with --first put ahead
+ * of them (BPF_F_BEFORE with no anchor): the bench measures it beside
+ * mtuscope on the same hooks, in both orders.
  * Prints "ready" once every hook holds it. The links die with the process,
  * so nothing stays attached whatever ends it. Exit status 1 (with the
  * reason) when loading or attaching fails.
@@ -20,6 +23,7 @@
 
 #define TCX_INGRESS	46	/* libbpf 1.1's headers predate TCX */
 #define TCX_EGRESS	47
+#define F_BEFORE	(1U << 3)	/* BPF_F_BEFORE */
 
 static volatile sig_atomic_t stop;
 
@@ -35,10 +39,15 @@ int main(int argc, char **argv)
 		{ .code = BPF_ALU64 | BPF_MOV | BPF_K, .dst_reg = BPF_REG_0, .imm = -1 },
 		{ .code = BPF_JMP | BPF_EXIT },
 	};
-	int prog;
+	LIBBPF_OPTS(bpf_link_create_opts, opts);
+	int prog, first = 1;
 
-	if (argc < 2) {
-		fprintf(stderr, "usage: empty_tc IFACE...\n");
+	if (argc > 1 && !strcmp(argv[1], "--first")) {
+		opts.flags = F_BEFORE;
+		first = 2;
+	}
+	if (argc <= first) {
+		fprintf(stderr, "usage: empty_tc [--first] IFACE...\n");
 		return 1;
 	}
 	signal(SIGINT, on_signal);
@@ -48,15 +57,15 @@ int main(int argc, char **argv)
 		fprintf(stderr, "empty_tc: loading the program failed: %s\n", strerror(errno));
 		return 1;
 	}
-	for (int i = 1; i < argc; i++) {
+	for (int i = first; i < argc; i++) {
 		unsigned ifindex = if_nametoindex(argv[i]);
 
 		if (!ifindex) {
 			fprintf(stderr, "empty_tc: unknown interface '%s'\n", argv[i]);
 			return 1;
 		}
-		if (bpf_link_create(prog, ifindex, (enum bpf_attach_type)TCX_INGRESS, NULL) < 0 ||
-		    bpf_link_create(prog, ifindex, (enum bpf_attach_type)TCX_EGRESS, NULL) < 0) {
+		if (bpf_link_create(prog, ifindex, (enum bpf_attach_type)TCX_INGRESS, &opts) < 0 ||
+		    bpf_link_create(prog, ifindex, (enum bpf_attach_type)TCX_EGRESS, &opts) < 0) {
 			fprintf(stderr, "empty_tc: attaching to %s failed: %s\n", argv[i],
 				strerror(errno));
 			return 1;

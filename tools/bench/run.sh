@@ -5,6 +5,7 @@
 #   sudo BENCH_QUICK=1 make bench   # every section shrunk: a smoke test
 #   BENCH_SECTIONS="corr daemon"    # only these sections (default: all, in order)
 #   BENCH_ROUNDS=N BENCH_IPERF_S=S  # throughput rounds and seconds per iperf3 run
+#   BENCH_LIVE_ROUNDS=N             # live-cost rounds
 #
 # Sections (one function each, in this order):
 #   bpf         per-packet cost of the tc programs (build/bench_bpf, BPF_PROG_TEST_RUN)
@@ -38,13 +39,13 @@ LAB_IS_UP=
 
 if [ "$QUICK" = 1 ]; then
 	ROUNDS=1 IPERF_S=1 CORR_SIZES="1000" NFLOWS=1000 CPU_WINDOW_S=1 SWEEP_ROUNDS=2
-	SCALE_CAP=1024 SCALE_CHURN=4096 SCALE_STEP=32 SCALE_RATE=4000 LIVE_S=1 SUSPECT_EVERY=0.3
+	SCALE_CAP=1024 SCALE_CHURN=4096 SCALE_STEP=32 SCALE_RATE=4000 LIVE_S=1 LIVE_ROUNDS=2 SUSPECT_EVERY=0.3
 else
 	ROUNDS=21 IPERF_S=3 CORR_SIZES="10000 100000 1000000" NFLOWS=100000 CPU_WINDOW_S=10
-	SWEEP_ROUNDS=5 SCALE_CAP=16384 SCALE_CHURN=100000 SCALE_STEP=128 SCALE_RATE=20000 LIVE_S=4
+	SWEEP_ROUNDS=5 SCALE_CAP=16384 SCALE_CHURN=100000 SCALE_STEP=128 SCALE_RATE=20000 LIVE_S=3 LIVE_ROUNDS=6
 	SUSPECT_EVERY=1
 fi
-ROUNDS=${BENCH_ROUNDS:-$ROUNDS} IPERF_S=${BENCH_IPERF_S:-$IPERF_S}
+ROUNDS=${BENCH_ROUNDS:-$ROUNDS} IPERF_S=${BENCH_IPERF_S:-$IPERF_S} LIVE_ROUNDS=${BENCH_LIVE_ROUNDS:-$LIVE_ROUNDS}
 GEN_RATE_1X=25000		# daemon section: packets/s at "1x"; 10x is ten times that
 GEN_SUSPECT=100			# ... and flows resending one large segment in the "suspect" rows
 
@@ -151,9 +152,10 @@ tcpdump_start() {	# NS IFACE
 }
 
 # The empty-program floor (build/empty_tc) on both hooks; sets EPID.
-empty_start() {	# NS IFACE
-	local out=$TMP/empty.$1.$2
-	bg ip netns exec "$1" "$B/empty_tc" "$2" >"$out" 2>"$out.err"
+empty_start() {	# NS IFACE [before|after: its place beside other TCX programs]
+	local out=$TMP/empty.$1.$2 first=()
+	[ "${3:-after}" = before ] && first=(--first)
+	bg ip netns exec "$1" "$B/empty_tc" "${first[@]}" "$2" >"$out" 2>"$out.err"
 	EPID=${PIDS[-1]}
 	for _ in $(seq 200); do
 		grep -q ready "$out" 2>/dev/null && return 0
@@ -287,16 +289,16 @@ label_progs() {	# PID IFACE
 	for id in $(bpf_ids "$1" prog); do
 		name=$(bpftool prog show id "$id" -j | jq -r .name)
 		case $name in
-		mts_ingress) echo "$id $2 ingress" ;;
-		mts_egress) echo "$id $2 egress" ;;
+		mts_ingress) echo "$id $2 ingress mtuscope" ;;
+		mts_egress) echo "$id $2 egress mtuscope" ;;
 		esac
 	done
 }
 
 # One window per workload of traffic with BPF run-time statistics on: a
-# row per labelled program (LABELS: "id iface hook" lines) into live.rows.
-live_windows() {	# LABELS SETUP
-	local w before=$TMP/progs.before.json after=$TMP/progs.after.json id ifc hook
+# row per labelled program (LABELS: "id iface hook setup" lines) into live.rows.
+live_windows() {	# LABELS ROUND ORDER
+	local w before=$TMP/progs.before.json after=$TMP/progs.after.json id ifc hook set
 	for w in single udp; do
 		local args=(-t "$LIVE_S")
 		[ "$w" = udp ] && args+=(-u -l 64 -b 0)
@@ -304,16 +306,16 @@ live_windows() {	# LABELS SETUP
 		"$B/stats_on" bash -c 'b=$1 a=$2; shift 2; bpftool prog show -j >"$b"
 			"$@" >/dev/null; rc=$?; bpftool prog show -j >"$a"; exit $rc' \
 			window "$before" "$after" ip netns exec "$NS_A" iperf3 -c "$IP_B" -J "${args[@]}" ||
-			die "live window ($2, $w) failed"
-		while read -r id ifc hook; do
-			jq -r --argjson id "$id" --arg w "$w" --arg i "$ifc" --arg h "$hook" --arg set "$2" \
-				--argjson s "$LIVE_S" --slurpfile a "$after" '
+			die "live window (round $2, $w) failed"
+		while read -r id ifc hook set; do
+			jq -r --argjson id "$id" --arg w "$w" --arg i "$ifc" --arg h "$hook" --arg set "$set" \
+				--argjson s "$LIVE_S" --argjson r "$2" --arg o "$3" --slurpfile a "$after" '
 				(.[] | select(.id == $id)) as $b
 				| ($a[0][] | select(.id == $id)) as $x
 				| (($x.run_cnt // 0) - ($b.run_cnt // 0)) as $n
 				| (($x.run_time_ns // 0) - ($b.run_time_ns // 0)) as $t
-				| {setup: $set, workload: $w, iface: $i, hook: $h, prog_id: $id, runs: $n,
-				   runs_per_s: ($n / $s), run_time_ns: $t,
+				| {setup: $set, round: $r, empty_order: $o, workload: $w, iface: $i, hook: $h,
+				   prog_id: $id, runs: $n, runs_per_s: ($n / $s), run_time_ns: $t,
 				   ns_per_run: (if $n > 0 then $t / $n else null end),
 				   method: "run_time_ns/run_cnt delta over the iperf3 window, stats on via BPF_ENABLE_STATS"}' \
 				"$before" >>"$TMP/live.rows"
@@ -323,37 +325,42 @@ live_windows() {	# LABELS SETUP
 
 section_live() {
 	section "Live cost of the attached programs" \
-		"method: run_time_ns/run_cnt deltas (bpftool prog show -j) over one iperf3 run, BPF run-time stats on only for that window (BPF_ENABLE_STATS fd held by build/stats_on); one run = one skb (a GSO/GRO skb carries many wire packets); then the same windows with an empty tc program (build/empty_tc, one program on both hooks) instead: the floor; over empty = all of mtuscope's runs' ns / run minus the empty program's"
-	local wa wb labels=$TMP/labels sysctl0 sysctl1 id
+		"method: mtuscope and an empty tc program (build/empty_tc: one program, both hooks) attached together on the same TCX hooks, so both run on the very same skbs in the same window; run_time_ns/run_cnt deltas (bpftool prog show -j) over one iperf3 run per workload, BPF run-time stats on only for that window (BPF_ENABLE_STATS fd held by build/stats_on); one run = one skb (a GSO/GRO skb carries many wire packets); $LIVE_ROUNDS rounds, the empty program after mtuscope in odd rounds and before it in even ones (whichever runs second finds warmer caches); over empty = per round, mtuscope's ns/run over all its hooks minus the empty program's, median of the rounds"
+	local wa wb ea eb labels=$TMP/labels sysctl0 sysctl1 id r order
 	sysctl0=$(sysctl -n kernel.bpf_stats_enabled)
 	watch_start "$NS_A" "$IF_A" "$TMP/live.a.json"
 	wa=$WPID
 	watch_start "$NS_B" "$IF_B" "$TMP/live.b.json"
 	wb=$WPID
-	{ label_progs "$wa" "$IF_A"; label_progs "$wb" "$IF_B"; } >"$labels"
-	[ "$(wc -l <"$labels")" = 4 ] || die "expected 4 mtuscope programs, found: $(cat "$labels")"
 	: >"$TMP/live.rows"
-	live_windows "$labels" mtuscope
-	bg_stop "$wa"
-	bg_stop "$wb"
-	empty_start "$NS_A" "$IF_A"
-	wa=$EPID
-	empty_start "$NS_B" "$IF_B"
-	wb=$EPID
-	: >"$labels"
-	for id in $(bpf_ids "$wa" prog); do echo "$id $IF_A both"; done >>"$labels"
-	for id in $(bpf_ids "$wb" prog); do echo "$id $IF_B both"; done >>"$labels"
-	[ "$(wc -l <"$labels")" = 2 ] || die "expected 2 empty programs, found: $(cat "$labels")"
-	live_windows "$labels" empty
+	for ((r = 1; r <= LIVE_ROUNDS; r++)); do
+		order=after
+		((r % 2)) || order=before
+		empty_start "$NS_A" "$IF_A" "$order"
+		ea=$EPID
+		empty_start "$NS_B" "$IF_B" "$order"
+		eb=$EPID
+		{
+			label_progs "$wa" "$IF_A"
+			label_progs "$wb" "$IF_B"
+			for id in $(bpf_ids "$ea" prog); do echo "$id $IF_A both empty"; done
+			for id in $(bpf_ids "$eb" prog); do echo "$id $IF_B both empty"; done
+		} >"$labels"
+		[ "$(grep -c ' mtuscope$' "$labels")" = 4 ] && [ "$(grep -c ' empty$' "$labels")" = 2 ] ||
+			die "expected 4 mtuscope and 2 empty programs, found: $(cat "$labels")"
+		live_windows "$labels" "$r" "$order"
+		bg_stop "$ea"
+		bg_stop "$eb"
+	done
 	bg_stop "$wa"
 	bg_stop "$wb"
 
-	printf '%-9s %-11s %-7s %-8s %12s %12s %10s   %s\n' setup workload iface hook runs runs/s ns/run method
-	jq -r '[.setup, .workload, .iface, .hook, .runs, (.runs_per_s | floor),
+	printf '%-5s %-9s %-7s %-11s %-7s %-8s %10s %10s %8s   %s\n' round setup empty workload iface hook runs runs/s ns/run method
+	jq -r '[.round, .setup, .empty_order, .workload, .iface, .hook, .runs, (.runs_per_s | floor),
 		(if .ns_per_run then (.ns_per_run * 10 | round / 10) else "n/a" end)]
 		| @tsv' "$TMP/live.rows" |
-		while IFS=$'\t' read -r set w i h n r ns; do
-			printf '%-9s %-11s %-7s %-8s %12s %12s %10s   %s\n' "$set" "$w" "$i" "$h" "$n" "$r" "$ns" \
+		while IFS=$'\t' read -r r set o w i h n rs ns; do
+			printf '%-5s %-9s %-7s %-11s %-7s %-8s %10s %10s %8s   %s\n' "$r" "$set" "$o" "$w" "$i" "$h" "$n" "$rs" "$ns" \
 				"run_time_ns/run_cnt, stats on for the window only"
 		done
 	# The statistics must be off again, and the sysctl untouched.
@@ -367,16 +374,23 @@ section_live() {
 	[ "$sysctl0" = 0 ] && [ "$c0" != "$c1" ] && off=false
 	say "stats off again after the window: $off (kernel.bpf_stats_enabled stayed $sysctl0)"
 	part live "$(jq -s -c --argjson off "$off" '
-		def per($s; $w): map(select(.setup == $s and .workload == $w))
+		def median: sort | if length == 0 then null elif length % 2 == 1 then .[length / 2 | floor]
+			else (.[length / 2 - 1] + .[length / 2]) / 2 end;
+		def per($rows; $s): $rows | map(select(.setup == $s))
 			| ((map(.run_time_ns) | add) / ((map(.runs) | add) | if . > 0 then . else null end));
+		def rounds($w): map(select(.workload == $w)) | group_by(.round)
+			| map({m: per(.; "mtuscope"), e: per(.; "empty")});
 		(map(select(.setup == "mtuscope"))) as $m
-		| {live_rows: .,
-		live_ns_per_run_single: ($m | map(select(.workload == "single")) | map({("\(.iface)_\(.hook)"): .ns_per_run}) | add),
-		live_ns_per_run_udp_small: ($m | map(select(.workload == "udp")) | map({("\(.iface)_\(.hook)"): .ns_per_run}) | add),
-		live_ns_mtuscope_tcp: per("mtuscope"; "single"), live_ns_empty_tcp: per("empty"; "single"),
-		live_ns_mtuscope_udp_small: per("mtuscope"; "udp"), live_ns_empty_udp_small: per("empty"; "udp"),
-		live_ns_over_empty_tcp: (per("mtuscope"; "single") - per("empty"; "single")),
-		live_ns_over_empty_udp_small: (per("mtuscope"; "udp") - per("empty"; "udp")),
+		| (rounds("single")) as $tcp | (rounds("udp")) as $udp
+		| {live_rows: ., live_rounds: ($tcp | length),
+		live_ns_per_run_single: ($m | map(select(.workload == "single")) | group_by("\(.iface)_\(.hook)")
+			| map({("\(.[0].iface)_\(.[0].hook)"): per(.; "mtuscope")}) | add),
+		live_ns_per_run_udp_small: ($m | map(select(.workload == "udp")) | group_by("\(.iface)_\(.hook)")
+			| map({("\(.[0].iface)_\(.[0].hook)"): per(.; "mtuscope")}) | add),
+		live_ns_mtuscope_tcp: ($tcp | map(.m) | median), live_ns_empty_tcp: ($tcp | map(.e) | median),
+		live_ns_mtuscope_udp_small: ($udp | map(.m) | median), live_ns_empty_udp_small: ($udp | map(.e) | median),
+		live_ns_over_empty_tcp: ($tcp | map(.m - .e) | median),
+		live_ns_over_empty_udp_small: ($udp | map(.m - .e) | median),
 		live_stats_off_after_window: $off}' "$TMP/live.rows")"
 }
 
