@@ -107,11 +107,6 @@ struct pkt {
 #define TCPF_RST	0x04
 #define TCPF_ACK	0x10
 
-struct sack {
-	__u32 l[MTS_SACK_MAX], r[MTS_SACK_MAX];
-	__u32 n;
-};
-
 struct pctx {
 	struct __sk_buff *skb;
 	struct mts_counters *cnt;
@@ -228,6 +223,7 @@ static __always_inline int parse(struct __sk_buff *skb, struct pkt *p, bool l3de
 	struct tcphdr *th;
 	struct udphdr *uh;
 	void *data;
+	__u64 l3_end;		/* 64-bit: a 32-bit difference loses its bound */
 	__u32 hdrs, off;
 	int proto, r;
 	__u8 family;
@@ -242,6 +238,14 @@ static __always_inline int parse(struct __sk_buff *skb, struct pkt *p, bool l3de
 	proto = parse_ip(&c, proto, &p->t, &l3, fast);
 	if (proto < 0)
 		return proto;
+	/* One cursor for the verifier whatever the headers were (VLAN tags,
+	 * IPv4 options, IPv6): a difference of packet pointers is a scalar it
+	 * knows nothing of, so the transport parsing and what follows are
+	 * verified once, not once for each L2/L3 layout. Three instructions. */
+	l3_end = c.pos - data;
+	if (l3_end > MTS_L3_END_MAX)
+		return -MTS_C_ERR_IP_HDR;
+	c.pos = data + l3_end;
 	p->df = l3.df;
 	hdrs = l3.hdr_len;
 
@@ -302,63 +306,6 @@ __noinline int mts_parse(struct __sk_buff *skb, struct pkt *p, __u32 l3dev)
 		return -MTS_C_ERR_L2;
 	__builtin_memset(p, 0, sizeof(*p));
 	return parse(skb, p, l3dev, false);
-}
-
-/* SACK blocks of a TCP header whose options parse_tcp found in bounds. */
-__noinline int mts_sack(struct __sk_buff *skb, __u64 opt_off, __u64 opt_len,
-			struct sack *out)
-{
-	void *data, *end;
-	__u8 *opts;
-	__u64 o = 0;
-
-	/* 64-bit arguments: a 32-bit one is re-extended from its original
-	 * register after the compare, and the verifier loses the bound. */
-	if (!skb || !out || opt_off > MTS_PULL_BYTES || opt_len > MTS_TCP_OPT_MAX)
-		return 0;
-	data = (void *)(long)skb->data;
-	end = (void *)(long)skb->data_end;
-	opts = data + opt_off;
-
-	/* Each round consumes at least one byte; the offset stays bounded. */
-	for (int i = 0; i < MTS_TCP_OPT_MAX; i++) {
-		__u8 *opt = opts + (o & 63);
-		__u8 kind, len;
-
-		if (o + 2 > opt_len || (void *)(opt + 2) > end)
-			return 0;
-		kind = opt[0];
-		if (kind == 0)
-			return 0;
-		if (kind == 1) {
-			o++;
-			continue;
-		}
-		len = opt[1];
-		if (len < 2)
-			return 0;
-		if (kind == 5) {
-			__u32 n = (len - 2) / 8;
-
-			if (n > MTS_SACK_MAX)
-				n = MTS_SACK_MAX;
-			if (o + 2 + n * 8 > opt_len)
-				return 0;
-#pragma unroll
-			for (int j = 0; j < MTS_SACK_MAX; j++) {
-				__be32 *b = (void *)(opt + 2 + j * 8);
-
-				if (j >= (int)n || (void *)(b + 2) > end)
-					break;
-				out->l[j] = bpf_ntohl(b[0]);
-				out->r[j] = bpf_ntohl(b[1]);
-				out->n = j + 1;
-			}
-			return out->n;
-		}
-		o += len;
-	}
-	return 0;
 }
 
 /* ------------------------------------------------------------------ flows */
@@ -787,6 +734,89 @@ static __always_inline void sack_block(struct mts_dir *d, __u32 l, __u32 r)
 }
 
 /*
+ * Any other option layout: the full walk. A global function, verified
+ * once: the SACK blocks it applies (four, each with its own branches)
+ * were, inlined into the hooks, checked again on every path that reached
+ * them, the largest part of the verifier's work.
+ */
+__noinline int mts_sack(struct __sk_buff *skb, __u64 opt_off, __u64 opt_len, struct mts_dir *d)
+{
+	void *data, *end;
+	__u8 *opts, *sack = NULL;
+	__u64 o = 0, off, room = 0;
+	__u32 n;
+
+	/* 64-bit arguments: a 32-bit one is re-extended from its original
+	 * register after the compare, and the verifier loses the bound. */
+	if (!skb || !d || opt_off > MTS_PULL_BYTES || opt_len > MTS_TCP_OPT_MAX)
+		return 0;
+	data = (void *)(long)skb->data;
+	end = (void *)(long)skb->data_end;
+	opts = data + opt_off;
+
+	/* Find the option. Each round consumes at least one byte; the
+	 * offset stays bounded. */
+	for (int i = 0; i < MTS_TCP_OPT_MAX; i++) {
+		__u8 *opt = opts + (o & 63);
+		__u8 kind, len;
+
+		/* Each round starts from one state, however the earlier ones
+		 * went (a NOP, an option of any length): the offset back as
+		 * a difference of packet pointers, which the verifier takes
+		 * as a scalar it knows nothing of. Verified, the walk is
+		 * then a round after another rather than every mix of them. */
+		asm volatile("" : "+r"(opt));
+		o = opt - opts;
+		opt = opts + (o & 63);
+
+		if (o + 2 > opt_len || (void *)(opt + 2) > end)
+			return 0;
+		kind = opt[0];
+		if (kind == 0)
+			return 0;
+		if (kind == 1) {
+			o++;
+			continue;
+		}
+		len = opt[1];
+		if (len < 2)
+			return 0;
+		if (kind == 5) {
+			sack = opt;
+			room = opt_len - o;
+			break;
+		}
+		o += len;
+	}
+	if (!sack)
+		return 0;
+	/* Wherever the walk found it, one state from here on: a difference
+	 * of packet pointers is a scalar the verifier knows nothing of. */
+	off = sack - (__u8 *)data;
+	if (off > MTS_PULL_BYTES + MTS_TCP_OPT_MAX)
+		return 0;
+	sack = data + off;
+	if ((void *)(sack + 2) > end)
+		return 0;
+	if (sack[1] < 2)
+		return 0;
+	n = (__u32)(sack[1] - 2) / 8;
+	if (n > MTS_SACK_MAX)
+		n = MTS_SACK_MAX;
+	if (2 + n * 8 > room)
+		return 0;
+#pragma unroll
+	for (int j = 0; j < MTS_SACK_MAX; j++) {
+		__be32 *b = (void *)(sack + 2 + j * 8);
+
+		if (j >= (int)n || (void *)(b + 2) > end)
+			return j;
+		sack_block(d, bpf_ntohl(b[0]), bpf_ntohl(b[1]));
+	}
+	return MTS_SACK_MAX;
+}
+
+/*
  * The SACK option where Linux and most stacks put it: NOP NOP SACK, after
  * NOP NOP TIMESTAMP when timestamps are on. Its blocks are read inline at
  * fixed offsets, straight into sack_block(); any other layout returns false
@@ -824,15 +854,8 @@ static __always_inline bool sack_fast(struct __sk_buff *skb, __u32 opt_off, __u3
 
 static __always_inline void tcp_sack(struct pctx *x, const struct pkt *p, struct mts_dir *d)
 {
-	struct sack sk;
-	int n;
-
-	if (sack_fast(x->skb, p->opt_off, p->opt_len, d))
-		return;
-	sk.n = 0;
-	n = mts_sack(x->skb, p->opt_off, p->opt_len, &sk);
-	for (int j = 0; j < MTS_SACK_MAX && j < n; j++)
-		sack_block(d, sk.l[j], sk.r[j]);
+	if (!sack_fast(x->skb, p->opt_off, p->opt_len, d))
+		mts_sack(x->skb, p->opt_off, p->opt_len, d);
 }
 
 static __always_inline void route_check(struct pctx *x, struct mts_flow *f,

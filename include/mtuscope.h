@@ -30,6 +30,8 @@
 #define MTS_RINGBUF_BYTES	(256 * 1024)
 #define MTS_VLAN_MAX		2	/* 802.1ad + 802.1Q */
 #define MTS_IPV6_EXT_MAX	6	/* extension headers walked before giving up */
+#define MTS_IPV6_HDRS_MAX	1024	/* ... and bytes of headers, the fixed one's included */
+#define MTS_L3_END_MAX		(22 + MTS_IPV6_HDRS_MAX)	/* L2 (two tags) and L3 headers */
 #define MTS_TCP_OPT_MAX		40	/* option bytes in a TCP header */
 #define MTS_SACK_MAX		4	/* SACK blocks in one option */
 

@@ -50,6 +50,14 @@ double mts_now_unix(void)
 	return ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
+double mts_now_mono(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
 __u32 mts_now_ticks(void)
 {
 	struct timespec ts;

@@ -16,6 +16,8 @@ const char *mts_counter_name(int idx);
 
 /* Wall-clock seconds since the epoch, as a double. */
 double mts_now_unix(void);
+/* Monotonic seconds (intervals, deadlines), as a double. */
+double mts_now_mono(void);
 /* Monotonic clock in BPF ticks (the clock bpf_ktime_get_ns reads). */
 __u32 mts_now_ticks(void);
 

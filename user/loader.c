@@ -19,6 +19,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include "flow.skel.h"
+#include "format.h"
 #include "loader.h"
 
 /* Debian's libbpf 1.1 and UAPI headers predate TCX (kernel 6.6). */
@@ -443,6 +444,7 @@ static void ifslot_clear(struct mts_loader *L, const struct mts_iface *ifc)
 static int attach_slot(struct mts_loader *L, int i, enum mts_hook want, char *err, size_t errlen)
 {
 	struct mts_iface *ifc = &L->ifs[i];
+	double t0 = mts_now_mono();
 	int rc = ifslot_set(L, ifc, i);
 
 	if (rc) {
@@ -453,6 +455,7 @@ static int attach_slot(struct mts_loader *L, int i, enum mts_hook want, char *er
 	rc = attach_iface(L, ifc, want, err, errlen);
 	if (rc)
 		ifslot_clear(L, ifc);
+	ifc->attach_ms = (mts_now_mono() - t0) * 1e3;
 	return rc;
 }
 

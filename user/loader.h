@@ -40,6 +40,8 @@ struct mts_iface {
 	int link_fd[2];		/* TCX links: ingress, egress */
 	bool tc_attached[2];
 	bool qdisc_created;	/* we made the clsact qdisc */
+	double attach_ms;	/* registering and attaching it took (no load: the
+				 * programs are shared) */
 };
 
 struct mts_loader {

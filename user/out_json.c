@@ -46,6 +46,7 @@ void mts_json_start(FILE *f, double ts, const struct mts_iface_report *ifs, int 
 		json_object_object_add(ifo, "name", json_object_new_string(ifs[i].name));
 		json_object_object_add(ifo, "hook", json_object_new_string(ifs[i].hook));
 		json_object_object_add(ifo, "l3", json_object_new_boolean(ifs[i].l3));
+		json_object_object_add(ifo, "attach_ms", json_object_new_double(ifs[i].attach_ms));
 		if (ifs[i].why)
 			json_object_object_add(ifo, "why", json_object_new_string(ifs[i].why));
 		json_object_array_add(arr, ifo);
@@ -63,6 +64,7 @@ void mts_json_attach(FILE *f, double ts, const struct mts_iface_report *ifr)
 	json_object_object_add(o, "iface", json_object_new_string(ifr->name));
 	json_object_object_add(o, "hook", json_object_new_string(ifr->hook));
 	json_object_object_add(o, "l3", json_object_new_boolean(ifr->l3));
+	json_object_object_add(o, "attach_ms", json_object_new_double(ifr->attach_ms));
 	if (ifr->why)
 		json_object_object_add(o, "why", json_object_new_string(ifr->why));
 	emit(f, o);

@@ -26,6 +26,7 @@ struct mts_iface_report {
 	const char *hook;
 	const char *why;	/* discovery: why it was attached (NULL: named) */
 	int l3;
+	double attach_ms;	/* registering and attaching it took */
 	struct mts_counters in, out;
 };
 

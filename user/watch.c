@@ -69,13 +69,6 @@ struct watch {
 	int n_peer_bad;
 };
 
-static double mono_now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec / 1e9;
-}
 
 static int on_event(void *ctx, void *data, size_t size)
 {
@@ -762,6 +755,7 @@ static void plan_attach(struct watch *w, const char *name, const char *why)
 	w->ifr[i].name = w->L.ifs[i].name;
 	w->ifr[i].hook = mts_hook_name(w->L.ifs[i].hook);
 	w->ifr[i].l3 = w->L.ifs[i].l3;
+	w->ifr[i].attach_ms = w->L.ifs[i].attach_ms;
 	w->ifr[i].why = w->why[i];
 	if (w->quiet)
 		return;
@@ -838,6 +832,7 @@ int mts_watch(const struct mts_watch_opts *o)
 		w->ifr[i].name = w->L.ifs[i].name;
 		w->ifr[i].hook = mts_hook_name(w->L.ifs[i].hook);
 		w->ifr[i].l3 = w->L.ifs[i].l3;
+		w->ifr[i].attach_ms = w->L.ifs[i].attach_ms;
 		w->ifr[i].why = o->discover ? w->why[i] : NULL;
 	}
 	w->t_start = mts_now_unix();
@@ -870,10 +865,10 @@ int mts_watch(const struct mts_watch_opts *o)
 			goto out;
 	}
 
-	start = next_tick = next_ui = mono_now();
+	start = next_tick = next_ui = mts_now_mono();
 	next_count = next_rescan = start + MTS_COUNT_S;
 	while (!stop) {
-		double now = mono_now(), wait = next_tick - now;
+		double now = mts_now_mono(), wait = next_tick - now;
 
 		if (o->duration > 0 && start + o->duration - now < wait)
 			wait = start + o->duration - now;
@@ -882,7 +877,7 @@ int mts_watch(const struct mts_watch_opts *o)
 			fprintf(stderr, "mtuscope: reading events failed: %s\n", strerror(-rc));
 			goto out;
 		}
-		now = mono_now();
+		now = mts_now_mono();
 		if (now >= next_tick) {
 			pthread_mutex_lock(&w->lock);
 			probe_results(w);

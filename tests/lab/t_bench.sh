@@ -47,7 +47,8 @@ required="added_ns_tcp_existing added_ns_other added_ns_new_flow throughput_rati
 	scale_fill_at_first_eviction scale_flow_insert_failed scale_blackhole_verdicts duration_s
 	startup_s_1 startup_s_64 attach_ms_per_iface throughput_ratio_vs_empty_single
 	throughput_ratio_vs_empty_multi throughput_ratio_vs_empty_udp_small live_ns_over_empty_tcp
-	live_ns_over_empty_udp_small"
+	live_ns_over_empty_udp_small startup_s_1_tc startup_s_64_tc attach_ms_per_iface_tc
+	attach_ms_runtime"
 bad=
 for k in $required; do
 	jq -e --arg k "$k" '.[$k] | type == "number"' "$J" >/dev/null 2>&1 || bad="$bad $k"
@@ -72,6 +73,12 @@ why=$(jq -r '
 	  (if .scale_fill_at_first_eviction <= 0 or .scale_fill_at_first_eviction > 1 then "fill \(.scale_fill_at_first_eviction)" else empty end),
 	  (if .scale_blackhole_verdicts != 0 then "\(.scale_blackhole_verdicts) false blackhole verdicts" else empty end),
 	  (if .live_stats_off_after_window != true then "BPF stats left on" else empty end),
+	  (if (.verifier_insns | type) != "object" or (.verifier_insns | length) != 2 then "verifier figures \(.verifier_insns)" else empty end),
+	  # Deterministic, not timed: each walk (VLAN tags, IPv6 headers, TCP
+	  # options) leaves one state, so a program costs the verifier far
+	  # under its limit (both were 390k-540k before).
+	  (if (.verifier_insns // {} | to_entries | map(select(.value > 200000)) | length) > 0 then "verifier work \(.verifier_insns)" else empty end),
+	  (if .attach_ms_runtime <= 0 then "attach_ms_runtime \(.attach_ms_runtime)" else empty end),
 	  (if ([.live_rows[] | select(.workload == "single" and .runs > 0)] | length) < 4 then "a program never ran" else empty end),
 	  (if .throughput_ratio_single <= 0 or .tcpdump_ratio_single <= 0 then "ratios" else empty end),
 	  (if [.daemon_rows[] | select(.row | endswith("suspect")) | .flows_under_watch] | max < 1 then "the resending flows never came under watch" else empty end)

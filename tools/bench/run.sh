@@ -30,7 +30,7 @@ set -Eeuo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 B=$ROOT/build
-MTS=$B/mtuscope
+MTS=${BENCH_MTS:-$B/mtuscope}		# BENCH_MTS: another build, for an A/B run
 OUT_DIR=${BENCH_OUT_DIR:-$B}
 OUT=$OUT_DIR/bench.json
 QUICK=${BENCH_QUICK:-0}
@@ -54,6 +54,7 @@ IF_A=mtsba IF_B=mtsbb
 IP_A=192.0.2.1 IP_B=192.0.2.2
 TMP=
 PIDS=()				# everything started in the background, by pid
+WG_SOCKS=()			# wireguard-go's control sockets (shared by every namespace)
 T_START=$SECONDS
 
 # ------------------------------------------------------------------ helpers
@@ -77,6 +78,7 @@ cleanup() {
 		{ ip netns pids "$ns" 2>/dev/null || true; } | while read -r p; do kill -KILL "$p" 2>/dev/null || true; done
 		ip netns del "$ns" 2>/dev/null || true
 	done
+	rm -f "${WG_SOCKS[@]}"
 	[ -n "$TMP" ] && rm -rf "$TMP"
 	if [ "$rc" != 0 ]; then
 		echo "bench: stopped with status $rc; namespaces and processes removed" >&2
@@ -119,10 +121,10 @@ map_id_of() {	# PID NAME
 
 # mtuscope watch --json in a namespace: watch_launch starts it (sets WPID),
 # watch_ready waits until it has attached (its "start" line).
-watch_launch() {	# NS IFACE OUTFILE [watch options]
+watch_launch() {	# NS IFACE|"" (discovery) OUTFILE [watch options]
 	local ns=$1 ifc=$2 out=$3
 	shift 3
-	bg ip netns exec "$ns" "$MTS" watch --json "$@" "$ifc" >"$out" 2>"$out.err"
+	bg ip netns exec "$ns" "$MTS" watch --json "$@" ${ifc:+"$ifc"} >"$out" 2>"$out.err"
 	WPID=${PIDS[-1]}
 }
 watch_ready() {	# PID OUTFILE
@@ -225,24 +227,60 @@ section_bpf() {
 
 # Seconds from exec to the `start` event of a watch on the first N of the
 # startup namespace's interfaces.
-startup_once() {	# N
+startup_once() {	# N HOOK: prints the seconds to start, then the median attach_ms
 	local ifs t0 st out=$TMP/startup.json
 	ifs=$(ip -n "$NS_S" -o link show type veth | awk -F': ' '{ sub(/@.*/, "", $2); print $2 }' |
 		sort -V | head -"$1" | tr '\n' ' ')
 	t0=$(date +%s.%N)
 	# shellcheck disable=SC2086
-	ip netns exec "$NS_S" "$MTS" watch --json -d 0.05 $ifs >"$out" 2>"$out.err" ||
+	ip netns exec "$NS_S" "$MTS" watch --json --hook "$2" -d 0.05 $ifs >"$out" 2>"$out.err" ||
 		die "watch on $1 interfaces failed: $(head -c 300 "$out.err")"
 	st=$(jq -r 'select(.event == "start") | .ts' "$out")
 	[ -n "$st" ] || die "watch on $1 interfaces printed no start"
-	awk -v a="$t0" -v b="$st" 'BEGIN { printf "%.3f\n", b - a }'
+	jq -r --arg t0 "$t0" 'select(.event == "start")
+		| [(.ts - ($t0 | tonumber)), (.ifaces | map(.attach_ms) | sort | .[length / 2 | floor])]
+		| @tsv' "$out"
 }
 
+# A WireGuard interface (wireguard-go) in the start-up namespace.
+wg_iface() {	# NAME
+	bg ip netns exec "$NS_S" env WG_PROCESS_FOREGROUND=1 wireguard-go "$1"
+	WG_SOCKS+=("/var/run/wireguard/$1.sock")
+	for _ in $(seq 100); do
+		[ -S "/var/run/wireguard/$1.sock" ] && ip -n "$NS_S" link set "$1" up 2>/dev/null && return 0
+		sleep 0.05
+	done
+	die "wireguard-go $1 did not come up"
+}
+
+# Tunnels created while watch runs (discovery): the attach_ms of each one's
+# attach event, one per line.
+startup_runtime() {	# COUNT
+	local out=$TMP/runtime.json i name base=mtsw$$
+	wg_iface "${base}x"
+	watch_launch "$NS_S" "" "$out" --hook tcx
+	watch_ready "$WPID" "$out"
+	for ((i = 0; i < $1; i++)); do
+		name=$base$i
+		wg_iface "$name"
+		for _ in $(seq 300); do
+			jq -e --arg n "$name" 'select(.event == "attach" and .iface == $n)' "$out" \
+				>/dev/null 2>&1 && break
+			sleep 0.05
+		done
+		jq -r --arg n "$name" 'select(.event == "attach" and .iface == $n) | .attach_ms' "$out" |
+			grep . || die "$name was not attached while watch ran: $(head -c 300 "$out.err")"
+	done
+	bg_stop "$WPID"
+}
+
+median() { sort -n | awk '{ v[NR] = $1 } END { if (NR) print v[int((NR + 1) / 2)] }'; }
+
 section_startup() {
-	local reps=5 n med rows=$TMP/startup.rows
-	[ "$QUICK" = 1 ] && reps=1
+	local reps=5 runtime=5 n hook med rows=$TMP/startup.rows
+	[ "$QUICK" = 1 ] && reps=1 runtime=1
 	section "Start-up" \
-		"method: mtuscope watch --json -d 0.05 on 1, 16 and 64 veth interfaces of one namespace (TCX), exec to its start event (programs loaded and verified once, every interface attached), median of $reps; verifier figures from --verbose; per interface = (64 - 1) / 63"
+		"method: mtuscope watch --json -d 0.05 on 1, 16 and 64 veth interfaces of one namespace, TCX (the default) and --hook tc, exec to its start event (programs loaded and verified once, every interface attached), median of $reps; attach ms = the start event's attach_ms (registering + attaching one interface, no load), median over the interfaces of the median run; at run time = the attach event's attach_ms of $runtime WireGuard interfaces (wireguard-go) created one by one while watch runs with discovery (TCX); verifier figures from --verbose"
 	NS_S=mtsbench-$$-s
 	ip netns add "$NS_S"
 	for ((n = 0; n < 32; n++)); do
@@ -251,22 +289,39 @@ section_startup() {
 		ip -n "$NS_S" link set "sv$n" up
 	done
 	: >"$rows"
-	for n in 1 16 64; do
-		med=$(for ((i = 0; i < reps; i++)); do startup_once "$n"; done | sort -n |
-			awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }')
-		printf '%-22s %8.3f s   %s\n' "$n interface(s)" "$med" "median of $reps"
-		printf '%s\t%s\n' "$n" "$med" >>"$rows"
+	for hook in tcx tc; do
+		for n in 1 16 64; do
+			[ "$hook" = tc ] && [ "$n" = 16 ] && continue
+			for ((i = 0; i < reps; i++)); do startup_once "$n" "$hook"; done |
+				sort -n | awk '{ v[NR] = $0 } END { print v[int((NR + 1) / 2)] }' >"$TMP/med"
+			read -r med ams <"$TMP/med"
+			printf '%-26s %8.3f s   attach %6.2f ms an interface   %s\n' "$n interface(s), $hook" \
+				"$med" "$ams" "median of $reps"
+			printf '%s\t%s\t%s\t%s\n' "$hook" "$n" "$med" "$ams" >>"$rows"
+		done
 	done
+	startup_runtime "$runtime" >"$TMP/runtime.ms"
+	printf '%-26s %8.2f ms   %s\n' "attach at run time" "$(median <"$TMP/runtime.ms")" \
+		"median of $runtime tunnels found by discovery (TCX)"
 	ip netns exec "$NS_S" "$MTS" watch --verbose -d 0.05 su0 2>&1 >/dev/null |
 		awk '/ verified: / { sub(/^mtuscope: /, ""); print }' >"$TMP/verifier.txt"
 	sed 's/^/  /' "$TMP/verifier.txt"
 	ip netns del "$NS_S"
-	part startup "$(jq -R -s -c --rawfile v "$TMP/verifier.txt" '
-		split("\n") | map(select(length > 0) | split("\t") | {(.[0]): (.[1] | tonumber)}) | add
-		| {startup_s_1: .["1"], startup_s_16: .["16"], startup_s_64: .["64"],
-		   attach_ms_per_iface: ((.["64"] - .["1"]) / 63 * 1000),
+	part startup "$(jq -R -s -c --rawfile v "$TMP/verifier.txt" --rawfile rt "$TMP/runtime.ms" '
+		split("\n") | map(select(length > 0) | split("\t")
+			| {key: "\(.[0])_\(.[1])", value: {s: (.[2] | tonumber), ms: (.[3] | tonumber)}})
+		| from_entries as $r
+		| ($rt | split("\n") | map(select(length > 0) | tonumber) | sort) as $rts
+		| {startup_s_1: $r.tcx_1.s, startup_s_16: $r.tcx_16.s, startup_s_64: $r.tcx_64.s,
+		   startup_s_1_tc: $r.tc_1.s, startup_s_64_tc: $r.tc_64.s,
+		   attach_ms_per_iface: $r.tcx_64.ms, attach_ms_per_iface_tc: $r.tc_64.ms,
+		   attach_ms_runtime: $rts[($rts | length - 1) / 2 | floor], attach_ms_runtime_all: $rts,
 		   verifier: ($v | split("\n") | map(select(length > 0))),
-		   startup_method: "exec to the start event of watch --json on N veths (TCX), median"}' "$rows")"
+		   verifier_insns: ($v | [scan("(mts_[a-z]+) verified: ([0-9]+) instructions processed, ([0-9.]+) ms")]
+			| map({(.[0]): (.[1] | tonumber)}) | add),
+		   verifier_ms: ($v | [scan("(mts_[a-z]+) verified: ([0-9]+) instructions processed, ([0-9.]+) ms")]
+			| map({(.[0]): (.[2] | tonumber)}) | add),
+		   startup_method: "exec to the start event of watch --json on N veths (TCX, and --hook tc), median; attach_ms from the start event (median interface) and, at run time, from the attach events of tunnels discovery found"}' "$rows")"
 }
 
 # ------------------------------------------------------- 4a. correlator
@@ -760,7 +815,11 @@ summary() {
 		["live ns/skb over empty, UDP 64 B", (.live_ns_over_empty_udp_small | f(1)), "run_time_ns/run_cnt, all hooks (target <= 25)"],
 		["start-up s, 1 interface", (.startup_s_1 | f(3)), "exec to start, median (target <= 0.5)"],
 		["start-up s, 64 interfaces", (.startup_s_64 | f(3)), "exec to start, median (target <= 2x one)"],
-		["attach ms per interface", (.attach_ms_per_iface | f(1)), "(64 - 1) / 63"],
+		["start-up s, 1 / 64 interfaces, --hook tc", "\(.startup_s_1_tc | f(3)) / \(.startup_s_64_tc | f(3))", "exec to start, median"],
+		["attach ms per interface, TCX / tc", "\(.attach_ms_per_iface | f(1)) / \(.attach_ms_per_iface_tc | f(2))", "attach_ms of the start event, median interface of 64"],
+		["attach ms, tunnel found at run time", (.attach_ms_runtime | f(1)), "attach event of discovery, median (target <= 50)"],
+		["verifier: instructions processed, ingress / egress", "\(.verifier_insns.mts_ingress) / \(.verifier_insns.mts_egress)", "--verbose (BPF_LOG_STATS)"],
+		["verifier: ms, ingress / egress", "\(.verifier_ms.mts_ingress | f(1)) / \(.verifier_ms.mts_egress | f(1))", "--verbose, the two verified side by side"],
 		["iperf3 1 stream, mtuscope / empty tc", (.throughput_ratio_vs_empty_single | f(3)), "median of the per-round ratios (target >= 0.98)"],
 		["iperf3 4 streams, mtuscope / empty tc", (.throughput_ratio_vs_empty_multi | f(3)), "median of the per-round ratios (target >= 0.98)"],
 		["UDP 64 B, mtuscope / empty tc", (.throughput_ratio_vs_empty_udp_small | f(3)), "median of the per-round ratios (target >= 0.98)"],
