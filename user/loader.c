@@ -586,6 +586,17 @@ static bool read_slot(const volatile struct mts_slot *s, struct mts_flow_key *ke
 	return !memcmp((const void *)&s->key, key, sizeof(*key));
 }
 
+bool mts_loader_peek(const struct mts_loader *L, __u32 i, __u8 *proto, __u32 *t_first)
+{
+	const volatile struct mts_slot *s = &L->slots[i];
+
+	if (i >= L->flows_max || !s->key.family)
+		return false;
+	*proto = s->key.proto;
+	*t_first = s->flow.t_first;
+	return true;
+}
+
 bool mts_loader_slot(const struct mts_loader *L, __u32 i, struct mts_flow_key *key,
 		     struct mts_flow *rec)
 {

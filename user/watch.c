@@ -30,6 +30,7 @@
 #define MTS_COUNT_S	5.0	/* how often the flow table is counted (exporter, top) */
 #define MTS_RESCAN_S	5.0	/* discovery: how often WireGuard is looked at again */
 #define MTS_WAITING_MS	500	/* how often the table is swept for waiting downloads */
+#define MTS_WAITING_SHARE 0.005	/* ... at most this share of a core (huge tables) */
 
 static volatile sig_atomic_t stop;
 
@@ -51,6 +52,7 @@ struct watch {
 	struct mts_iface_report ifr[MTS_MAX_IFACES];
 	__u64 ev_drops;
 	__u32 t_waiting;	/* ticks: the latest sweep for waiting downloads */
+	__u32 waiting_every;	/* ticks between those sweeps */
 	pthread_mutex_t lock;
 	struct mts_http *http;
 	struct mts_top *top;
@@ -339,19 +341,28 @@ static void probe_results(struct watch *w)
 }
 
 /* Downloads that may hang on their first flight announce themselves by no
- * packet at all: they are found in the table. */
-static void sweep_waiting(struct watch *w, __u32 now)
+ * packet at all: they are found in the table. Only young TCP flows can be
+ * waiting, which the slot's first cache line tells; the rest are never
+ * copied. Returns how long the pass took (s). */
+static double sweep_waiting(struct watch *w, __u32 now)
 {
+	double t0 = mts_now_mono();
+
 	for (__u32 i = 0; i < w->L.flows_max; i++) {
 		struct mts_flow_key key;
 		struct mts_flow rec;
+		__u32 t_first;
+		__u8 proto;
 
-		if (!mts_loader_slot(&w->L, i, &key, &rec) || key.proto != IPPROTO_TCP)
+		if (!mts_loader_peek(&w->L, i, &proto, &t_first) || proto != IPPROTO_TCP ||
+		    (__s32)(now - t_first - w->m.cfg.young_ticks) >= 0 ||
+		    !mts_loader_slot(&w->L, i, &key, &rec))
 			continue;
 		for (int d = 0; d < 2; d++)
 			if (mts_inbound_waiting(&w->m.cfg, &rec, key.family, d, now))
 				mts_model_add(&w->m, &key, rec.ifindex);
 	}
+	return mts_now_mono() - t0;
 }
 
 /* Events lost to a full ring buffer: find the flows they were about. */
@@ -458,9 +469,15 @@ static void tick_at(struct watch *w, __u32 now, double unix_now)
 		w->ev_drops = drops;
 		sweep(w);
 	}
-	if (!w->t_waiting || (__s32)(now - w->t_waiting) >= (__s32)MTS_MS_TO_TICKS(MTS_WAITING_MS)) {
+	if (!w->t_waiting || (__s32)(now - w->t_waiting) >= (__s32)w->waiting_every) {
+		/* Every MTS_WAITING_MS, or seldom enough that a huge table's
+		 * passes stay under MTS_WAITING_SHARE of a core. */
+		double took = sweep_waiting(w, now);
+		__u32 every = MTS_MS_TO_TICKS(took * 1e3 / MTS_WAITING_SHARE);
+
 		w->t_waiting = now | 1;
-		sweep_waiting(w, now);
+		w->waiting_every = every > MTS_MS_TO_TICKS(MTS_WAITING_MS) ? every
+									   : MTS_MS_TO_TICKS(MTS_WAITING_MS);
 	}
 
 	mts_model_each(&w->m, t) {

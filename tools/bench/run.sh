@@ -16,6 +16,8 @@
 #               vs mtuscope vs tcpdump, interleaved rounds, medians and ratios
 #   daemon      the daemon's CPU and RSS with 100k live flows (build/bench_gen), kernel
 #               memory per flow, one full sweep of the flow table (build/bench_sweep)
+#   big         the same with 1M live flows in a 1,048,576-slot table (--flows): daemon
+#               CPU, the whole table counted and swept, kernel bytes per flow
 #   scale       a 16384-flow table churned by 100k new flows (clients numbered in order,
 #               then scattered): the fill at the first eviction and after, the counters,
 #               and no false verdict for a real transfer running meanwhile
@@ -34,15 +36,17 @@ MTS=${BENCH_MTS:-$B/mtuscope}		# BENCH_MTS: another build, for an A/B run
 OUT_DIR=${BENCH_OUT_DIR:-$B}
 OUT=$OUT_DIR/bench.json
 QUICK=${BENCH_QUICK:-0}
-SECTIONS=${BENCH_SECTIONS:-bpf startup corr live throughput daemon scale}
+SECTIONS=${BENCH_SECTIONS:-bpf startup corr live throughput daemon big scale}
 LAB_IS_UP=
 
 if [ "$QUICK" = 1 ]; then
 	ROUNDS=1 IPERF_S=1 CORR_SIZES="1000" NFLOWS=1000 CPU_WINDOW_S=1 SWEEP_ROUNDS=2
 	SCALE_CAP=1024 SCALE_CHURN=4096 SCALE_STEP=32 SCALE_RATE=4000 LIVE_S=1 LIVE_ROUNDS=2 SUSPECT_EVERY=0.3
+	BIG_SLOTS=16384 BIG_FLOWS=15000
 else
 	ROUNDS=21 IPERF_S=3 CORR_SIZES="10000 100000 1000000" NFLOWS=100000 CPU_WINDOW_S=10
 	SWEEP_ROUNDS=5 SCALE_CAP=16384 SCALE_CHURN=100000 SCALE_STEP=128 SCALE_RATE=20000 LIVE_S=3 LIVE_ROUNDS=6
+	BIG_SLOTS=1048576 BIG_FLOWS=1000000
 	SUSPECT_EVERY=1
 fi
 ROUNDS=${BENCH_ROUNDS:-$ROUNDS} IPERF_S=${BENCH_IPERF_S:-$IPERF_S} LIVE_ROUNDS=${BENCH_LIVE_ROUNDS:-$LIVE_ROUNDS}
@@ -561,7 +565,7 @@ daemon_window() {	# PID LABEL RATE SUSPECT HTTP_PORT|-
 	local hz c0 c1 s0 s1 t0 t1 tracked=null pps=0
 	hz=$(getconf CLK_TCK)
 	if [ "$rate" != 0 ]; then
-		bg ip netns exec "$NS_A" "$B/bench_gen" --if "$IF_A" --flows "$NFLOWS" --rate "$rate" \
+		bg ip netns exec "$NS_A" "$B/bench_gen" --if "$IF_A" --flows "${GEN_FLOWS:-$NFLOWS}" --rate "$rate" \
 			--suspect "$suspect" --suspect-every "$SUSPECT_EVERY" --duration "$((CPU_WINDOW_S + 2))" >"$gen_out"
 		gen_pid=${PIDS[-1]}
 		sleep 1
@@ -582,7 +586,7 @@ daemon_window() {	# PID LABEL RATE SUSPECT HTTP_PORT|-
 		--argjson dc "$((c1 - c0))" --argjson hz "$hz" --argjson ds "$((s1 - s0))" \
 		--argjson w "$(awk -v a="$t0" -v b="$t1" 'BEGIN { print b - a }')" \
 		--argjson rss "$(rss_kb "$pid" VmRSS)" --argjson anon "$(rss_kb "$pid" RssAnon)" \
-		--argjson shared "$(( $(rss_kb "$pid" RssFile) + $(rss_kb "$pid" RssShmem) ))" --argjson tracked "$tracked" --argjson n "$NFLOWS" \
+		--argjson shared "$(( $(rss_kb "$pid" RssFile) + $(rss_kb "$pid" RssShmem) ))" --argjson tracked "$tracked" --argjson n "${GEN_FLOWS:-$NFLOWS}" \
 		--argjson listen "$([ "$port" != - ] && echo true || echo false)" '
 		{row: $l, listen: $listen, flows: $n, target_pps: $rate, achieved_pps: $pps,
 		 suspect_flows_sent: $k, flows_under_watch: $tracked, window_s: $w,
@@ -591,19 +595,21 @@ daemon_window() {	# PID LABEL RATE SUSPECT HTTP_PORT|-
 		 method: "/proc/PID/stat utime+stime (and task schedstat) delta over the window / wall time; VmRSS = RssAnon (own memory) + RssFile/RssShmem (program text, libraries and the read-only mapping of the kernel flow table)"}'
 }
 
-# A daemon on IF_A with NFLOWS flows in its table; sets WPID, FLOWS_ID.
+# A daemon on IF_A with GEN_FLOWS (default NFLOWS) flows in its table;
+# sets WPID, FLOWS_ID, FILL_ENTRIES.
 daemon_start() {	# OUTFILE [watch options]
-	local out=$1 fill entries
+	local out=$1 fill entries n=${GEN_FLOWS:-$NFLOWS}
 	shift
 	watch_start "$NS_A" "$IF_A" "$out" "$@"
 	FLOWS_ID=$(map_id_of "$WPID" flows) || die "no flows map in the daemon"
 	# Fill: one pass over the flows, as fast as it goes.
-	fill=$(nsx "$NS_A" "$B/bench_gen" --if "$IF_A" --flows "$NFLOWS" --passes 1 | tail -1) ||
+	fill=$(nsx "$NS_A" "$B/bench_gen" --if "$IF_A" --flows "$n" --passes 1 | tail -1) ||
 		die "bench_gen fill failed"
 	entries=$("$B/bench_sweep" "$FLOWS_ID" 1 | jq .entries)
-	say "filled: $entries flow records of $NFLOWS flows ($(jq -r '"\(.sent) segments at \(.pps) pkt/s"' <<<"$fill"))"
-	# A set-associative table cannot hold every flow of an overfull set.
-	[ "$entries" -ge "$((NFLOWS * 95 / 100))" ] || die "only $entries of $NFLOWS flows in the table"
+	say "filled: $entries flow records of $n flows ($(jq -r '"\(.sent) segments at \(.pps) pkt/s"' <<<"$fill"))"
+	# A set-associative table cannot hold every flow of an overfull set
+	# (a table 95% full holds fewer still).
+	[ "$entries" -ge "$((n * ${FILL_MIN_PCT:-95} / 100))" ] || die "only $entries of $n flows in the table"
 	FILL_ENTRIES=$entries
 }
 
@@ -673,6 +679,43 @@ section_daemon() {
 		 sweep: ($sw + {method: "build/bench_sweep on the live map by id: count = walk of the mmap()ed slots; sweep = every used slot copied once and its key checked again, as watch.c sweep()"}),
 		 sweep_ms_100k: $sw.sweep_ms_median,
 		 count_ms_100k: $sw.count_ms_median}' "$rows")"
+}
+
+# ------------------------------------------------------- 4c. big table
+
+section_big() {
+	section "Daemon with $BIG_FLOWS live flows in a $BIG_SLOTS-slot table" \
+		"method: as the daemon section, with watch --flows $BIG_SLOTS --listen (the table counted every 5 s); build/bench_gen fills it with $BIG_FLOWS flows, then sends their segments at 1x = $GEN_RATE_1X and 10x packets/s; daemon CPU = utime+stime / wall over ${CPU_WINDOW_S} s; kernel bytes per flow = bytes_memlock / max_entries; count and sweep of the whole table by build/bench_sweep"
+	local rows=$TMP/big.rows wpid m sw
+	: >"$rows"
+	GEN_FLOWS=$BIG_FLOWS FILL_MIN_PCT=75 daemon_start "$TMP/big.json" --flows "$BIG_SLOTS" --listen 127.0.0.1:9842
+	wpid=$WPID
+	{
+		GEN_FLOWS=$BIG_FLOWS daemon_window "$wpid" idle 0 0 9842
+		GEN_FLOWS=$BIG_FLOWS daemon_window "$wpid" 1x "$GEN_RATE_1X" 0 9842
+		GEN_FLOWS=$BIG_FLOWS daemon_window "$wpid" 10x "$((GEN_RATE_1X * 10))" 0 9842
+	} >>"$rows"
+	m=$(bpftool map show id "$FLOWS_ID" -j)
+	sw=$("$B/bench_sweep" "$FLOWS_ID" "$SWEEP_ROUNDS") || die "bench_sweep failed"
+	bg_stop "$wpid"
+	printf '%-8s %10s %12s %6s %10s %8s  %s\n' row target_pps achieved_pps cpu% sched_cpu% rss_kB method
+	jq -r '[.row, .target_pps, (.achieved_pps | floor), (.cpu_pct_stat * 1000 | round / 1000),
+		(.cpu_pct_schedstat * 1000 | round / 1000), .rss_kb] | @tsv' "$rows" |
+		while IFS=$'\t' read -r l t a c sc r; do
+			printf '%-8s %10s %12s %6s %10s %8s  %s\n' "$l" "$t" "$a" "$c" "$sc" "$r" \
+				"utime+stime (schedstat) / wall over ${CPU_WINDOW_S} s; VmRSS"
+		done
+	say "$(jq -r '"flow table: \(.max_entries) entries, \(.bytes_memlock / .max_entries * 10 | round / 10) bytes/flow (bytes_memlock / max_entries)"' <<<"$m")"
+	say "$(jq -r '"whole table (\(.slots) slots, \(.entries) flows): count best \(.count_ms_best) ms, median \(.count_ms_median) ms; sweep best \(.sweep_ms_best) ms, median \(.sweep_ms_median) ms (\(.rounds) rounds)"' <<<"$sw")"
+	part big "$(jq -s -c --argjson m "$m" --argjson sw "$sw" --argjson entries "$FILL_ENTRIES" \
+		--argjson n "$BIG_FLOWS" '
+		def row($r): .[] | select(.row == $r);
+		{big_rows: ., big_flows: $n, big_slots: $m.max_entries, big_table_entries: $entries,
+		 daemon_cpu_pct_big: row("1x").cpu_pct_stat, daemon_cpu_pct_big_10x: row("10x").cpu_pct_stat,
+		 daemon_cpu_pct_big_idle: row("idle").cpu_pct_stat, daemon_rss_kb_big: row("1x").rss_kb,
+		 bytes_per_flow_big: ($m.bytes_memlock / $m.max_entries),
+		 count_ms_big: $sw.count_ms_median, sweep_ms_big: $sw.sweep_ms_median,
+		 big_method: "watch --flows N --listen filled by bench_gen; CPU utime+stime over the window; bench_sweep count/sweep of the whole table"}' "$rows")"
 }
 
 # ------------------------------------------------------- 5. scale
@@ -792,7 +835,7 @@ main() {
 	for sec in $SECTIONS; do
 		case $sec in
 		bpf | corr | startup) ;;
-		live | throughput | daemon | scale) [ -n "$LAB_IS_UP" ] || lab_up ;;
+		live | throughput | daemon | big | scale) [ -n "$LAB_IS_UP" ] || lab_up ;;
 		*) die "unknown section '$sec' in BENCH_SECTIONS" ;;
 		esac
 		"section_$sec"
@@ -832,6 +875,8 @@ summary() {
 		["UDP 64 B, tcpdump / none", (.tcpdump_ratio_udp_small | f(3)), "datagrams/s received, median of the per-round ratios"],
 		["daemon CPU % of a core, 100k flows, 1x", (.daemon_cpu_pct_100k | f(2)), "utime+stime over the window (target < 1)"],
 		["daemon CPU % of a core, 100k flows, 10x", (.daemon_cpu_pct_100k_10x | f(2)), "utime+stime over the window"],
+		["daemon CPU % of a core, \(.big_flows) flows / \(.big_slots) slots, 1x / 10x", "\(.daemon_cpu_pct_big | f(2)) / \(.daemon_cpu_pct_big_10x | f(2))", "utime+stime over the window (target < 1); holds \(.big_table_entries)"],
+		["whole big table: count / sweep ms", "\(.count_ms_big | f(1)) / \(.sweep_ms_big | f(1))", "bench_sweep, median"],
 		["daemon RSS kB, 100k flows", (.daemon_rss_kb_100k | f(0)), "VmRSS (includes the mmap()ed flow table)"],
 		["daemon own memory kB, 100k flows", (.daemon_rss_anon_kb_100k | f(0)), "RssAnon"],
 		["kernel bytes per flow", (.bytes_per_flow | f(1)), "memlock / max_entries (target <= 256)"],
