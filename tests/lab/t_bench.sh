@@ -48,7 +48,8 @@ required="added_ns_tcp_existing added_ns_other added_ns_new_flow throughput_rati
 	startup_s_1 startup_s_64 attach_ms_per_iface throughput_ratio_vs_empty_single
 	throughput_ratio_vs_empty_multi throughput_ratio_vs_empty_udp_small live_ns_over_empty_tcp
 	live_ns_over_empty_udp_small startup_s_1_tc startup_s_64_tc attach_ms_per_iface_tc
-	attach_ms_runtime daemon_cpu_pct_big daemon_cpu_pct_big_10x bytes_per_flow_big count_ms_big sweep_ms_big"
+	attach_ms_runtime daemon_cpu_pct_big daemon_cpu_pct_big_10x bytes_per_flow_big count_ms_big sweep_ms_big
+	ifaces_ns_per_run_one_busy ifaces_ns_per_run_all_busy ifaces_cost_ratio_all_vs_one"
 bad=
 for k in $required; do
 	jq -e --arg k "$k" '.[$k] | type == "number"' "$J" >/dev/null 2>&1 || bad="$bad $k"
@@ -57,7 +58,7 @@ if [ -z "$bad" ]; then ok bench-json-keys; else fail bench-json-keys "not number
 
 # Every section's full rows, numbers where numbers belong.
 bad=
-for a in bpf_rows corr_rows live_rows throughput_rows daemon_rows big_rows scale_samples; do
+for a in bpf_rows corr_rows live_rows throughput_rows daemon_rows big_rows ifaces_rows scale_samples; do
 	jq -e --arg a "$a" '.[$a] | type == "array" and length > 0' "$J" >/dev/null 2>&1 || bad="$bad $a"
 done
 jq -e '[.bpf_rows[].added_ns, .corr_rows[].flows_per_s, .live_rows[].runs,

@@ -3,7 +3,7 @@
  * bench_gen - put many distinct TCP flows' data segments on an interface's
  * egress, where mtuscope's egress program creates and updates flow records.
  *
- *   bench_gen --if IF --flows N [--rate PPS] [--duration S | --passes P]
+ *   bench_gen --if IF [--if IF2 ...] --flows N [--rate PPS] [--duration S | --passes P]
  *             [--payload B] [--suspect K [--suspect-every S]]
  *   bench_gen --if IF --flows N --churn --map-flows ID --map-counters ID
  *             [--step S] [--rate PPS]
@@ -65,6 +65,7 @@
 #include "bench_map.h"
 
 #define BATCH		64
+#define IFS_MAX		64	/* --if given more than once: flow i leaves by IF i mod n */
 #define FRAME_MAX	1514
 #define SUSPECT_PAYLOAD	1400
 
@@ -150,7 +151,7 @@ static __u32 seq0(unsigned i)
 
 static void usage(void)
 {
-	fprintf(stderr, "usage: bench_gen --if IF --flows N [--rate PPS] [--duration S | --passes P]\n"
+	fprintf(stderr, "usage: bench_gen --if IF [--if IF2 ...] --flows N [--rate PPS] [--duration S | --passes P]\n"
 			"                 [--payload B] [--suspect K [--suspect-every S]]\n"
 			"       bench_gen --if IF --flows N --churn --map-flows ID --map-counters ID\n"
 			"                 [--step S] [--rate PPS]\n"
@@ -164,6 +165,8 @@ struct gen {
 	struct iovec iov[BATCH];
 	unsigned char frames[BATCH][FRAME_MAX];
 	int n;			/* frames queued */
+	struct sockaddr_ll out[IFS_MAX];	/* the interfaces, if more than one */
+	int n_out;
 	unsigned long long sent;
 	__u16 ip_id;
 	double t0, rate;
@@ -172,6 +175,10 @@ struct gen {
 static int queue(struct gen *g, unsigned i, __u32 seq, unsigned plen)
 {
 	g->iov[g->n].iov_len = build(g->frames[g->n], i, seq, plen, g->ip_id++);
+	if (g->n_out > 1) {
+		g->msgs[g->n].msg_hdr.msg_name = &g->out[i % g->n_out];
+		g->msgs[g->n].msg_hdr.msg_namelen = sizeof(g->out[0]);
+	}
 	g->n++;
 	return g->n == BATCH;
 }
@@ -321,7 +328,7 @@ int main(int argc, char **argv)
 		{ "step", 1, 0, 's' }, { "passes", 1, 0, 'P' }, { "scatter", 0, 0, 'S' }, { 0 }
 	};
 	static struct gen g;
-	const char *ifname = NULL;
+	const char *ifname = NULL, *ifnames[IFS_MAX];
 	unsigned nflows = 0, payload = 64, suspect = 0, step = 256;
 	unsigned map_flows = 0, map_counters = 0, passes = 0;
 	double duration = 0, suspect_every = 1.0;
@@ -331,7 +338,13 @@ int main(int argc, char **argv)
 
 	while ((opt = getopt_long(argc, argv, "", lo, NULL)) != -1) {
 		switch (opt) {
-		case 'i': ifname = optarg; break;
+		case 'i':
+			if (g.n_out == IFS_MAX) {
+				fprintf(stderr, "bench_gen: at most %d interfaces\n", IFS_MAX);
+				return 1;
+			}
+			ifnames[g.n_out++] = ifname = optarg;
+			break;
 		case 'n': nflows = strtoul(optarg, NULL, 0); break;
 		case 'r': g.rate = atof(optarg); break;
 		case 'd': duration = atof(optarg); break;
@@ -360,6 +373,14 @@ int main(int argc, char **argv)
 	if (g.fd < 0 || !sll.sll_ifindex || bind(g.fd, (void *)&sll, sizeof(sll))) {
 		fprintf(stderr, "bench_gen: packet socket on %s: %s\n", ifname, strerror(errno));
 		return 1;
+	}
+	for (int j = 0; j < g.n_out; j++) {
+		g.out[j] = sll;
+		g.out[j].sll_ifindex = if_nametoindex(ifnames[j]);
+		if (!g.out[j].sll_ifindex) {
+			fprintf(stderr, "bench_gen: unknown interface '%s'\n", ifnames[j]);
+			return 1;
+		}
 	}
 	for (int j = 0; j < BATCH; j++) {
 		g.iov[j].iov_base = g.frames[j];

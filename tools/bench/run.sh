@@ -10,6 +10,7 @@
 # Sections (one function each, in this order):
 #   bpf         per-packet cost of the tc programs (build/bench_bpf, BPF_PROG_TEST_RUN)
 #   startup     exec to the start event on 1, 16 and 64 interfaces; the verifier's figures
+#   ifaces      64 interfaces attached at once, traffic on one pair vs on all: ns per run
 #   corr        correlator throughput, flow records judged per second (build/bench_corr)
 #   live        ns per run of the attached programs while iperf3 runs (BPF run-time stats)
 #   throughput  iperf3 TCP 1 stream, TCP 4 streams, UDP 64-byte datagrams; nothing attached
@@ -36,17 +37,17 @@ MTS=${BENCH_MTS:-$B/mtuscope}		# BENCH_MTS: another build, for an A/B run
 OUT_DIR=${BENCH_OUT_DIR:-$B}
 OUT=$OUT_DIR/bench.json
 QUICK=${BENCH_QUICK:-0}
-SECTIONS=${BENCH_SECTIONS:-bpf startup corr live throughput daemon big scale}
+SECTIONS=${BENCH_SECTIONS:-bpf startup ifaces corr live throughput daemon big scale}
 LAB_IS_UP=
 
 if [ "$QUICK" = 1 ]; then
 	ROUNDS=1 IPERF_S=1 CORR_SIZES="1000" NFLOWS=1000 CPU_WINDOW_S=1 SWEEP_ROUNDS=2
 	SCALE_CAP=1024 SCALE_CHURN=4096 SCALE_STEP=32 SCALE_RATE=4000 LIVE_S=1 LIVE_ROUNDS=2 SUSPECT_EVERY=0.3
-	BIG_SLOTS=16384 BIG_FLOWS=15000
+	BIG_SLOTS=16384 BIG_FLOWS=15000 IFACES_ROUNDS=1 IFACES_S=1 IFACES_RATE=20000
 else
 	ROUNDS=21 IPERF_S=3 CORR_SIZES="10000 100000 1000000" NFLOWS=100000 CPU_WINDOW_S=10
 	SWEEP_ROUNDS=5 SCALE_CAP=16384 SCALE_CHURN=100000 SCALE_STEP=128 SCALE_RATE=20000 LIVE_S=3 LIVE_ROUNDS=6
-	BIG_SLOTS=1048576 BIG_FLOWS=1000000
+	BIG_SLOTS=1048576 BIG_FLOWS=1000000 IFACES_ROUNDS=5 IFACES_S=3 IFACES_RATE=100000
 	SUSPECT_EVERY=1
 fi
 ROUNDS=${BENCH_ROUNDS:-$ROUNDS} IPERF_S=${BENCH_IPERF_S:-$IPERF_S} LIVE_ROUNDS=${BENCH_LIVE_ROUNDS:-$LIVE_ROUNDS}
@@ -326,6 +327,68 @@ section_startup() {
 		   verifier_ms: ($v | [scan("(mts_[a-z]+) verified: ([0-9]+) instructions processed, ([0-9.]+) ms")]
 			| map({(.[0]): (.[2] | tonumber)}) | add),
 		   startup_method: "exec to the start event of watch --json on N veths (TCX, and --hook tc), median; attach_ms from the start event (median interface) and, at run time, from the attach events of tunnels discovery found"}' "$rows")"
+}
+
+# --------------------------------------------- 1c. many interfaces under traffic
+
+# BPF run-time statistics of one watch's two programs over a bench_gen window:
+# "ns_per_run runs" for the egress and ingress programs together.
+ifaces_window() {	# PID bench_gen args...
+	local pid=$1 before=$TMP/ifw.before.json after=$TMP/ifw.after.json ids
+	shift
+	ids=$(bpf_ids "$pid" prog | paste -sd, -)
+	"$B/stats_on" bash -c 'b=$1 a=$2; shift 2; bpftool prog show -j >"$b"
+		"$@" >/dev/null; rc=$?; bpftool prog show -j >"$a"; exit $rc' \
+		window "$before" "$after" ip netns exec "$NS_S" "$B/bench_gen" "$@" ||
+		die "bench_gen window failed"
+	jq -r -n --slurpfile b "$before" --slurpfile a "$after" --arg ids "$ids" '
+		($ids | split(",") | map(tonumber)) as $want
+		| [$a[0][] | select(.id as $i | $want | index($i)) | select(.name | startswith("mts_"))] as $x
+		| [$b[0][] | select(.id as $i | $want | index($i)) | select(.name | startswith("mts_"))] as $y
+		| (($x | map(.run_cnt // 0) | add) - ($y | map(.run_cnt // 0) | add)) as $n
+		| (($x | map(.run_time_ns // 0) | add) - ($y | map(.run_time_ns // 0) | add)) as $t
+		| "\(if $n > 0 then $t / $n else 0 end) \($n)"'
+}
+
+section_ifaces() {
+	local pairs=32 rate=$IFACES_RATE secs=$IFACES_S out=$TMP/ifaces.json r one many row rows=$TMP/ifaces.rows
+	local one_if=(--if su0) many_if=()
+	section "$((pairs * 2)) interfaces attached, traffic on all of them" \
+		"method: one watch on $((pairs * 2)) veth ends ($pairs pairs of one namespace, TCX); build/bench_gen sends TCP data segments of 256 flows at $rate packets/s for $secs s out of su0 only (1 pair busy), then spread over all $pairs pairs (flow i out of su(i mod $pairs)): egress runs at su*, ingress at its peer sv*; ns per run = run_time_ns / run_cnt of both programs over the window (BPF run-time stats on for it only); $IFACES_ROUNDS rounds of the two, alternating, medians"
+	NS_S=mtsbench-$$-s
+	ip netns add "$NS_S"
+	for ((n = 0; n < pairs; n++)); do
+		ip -n "$NS_S" link add "su$n" type veth peer name "sv$n"
+		ip -n "$NS_S" link set "su$n" up
+		ip -n "$NS_S" link set "sv$n" up
+		many_if+=(--if "su$n")
+	done
+	# shellcheck disable=SC2046
+	watch_launch "$NS_S" "" "$out" $(for ((n = 0; n < pairs; n++)); do echo "su$n sv$n"; done)
+	watch_ready "$WPID" "$out"
+	: >"$rows"
+	for ((r = 1; r <= IFACES_ROUNDS; r++)); do
+		one=$(ifaces_window "$WPID" "${one_if[@]}" --flows 256 --rate "$rate" --duration "$secs")
+		many=$(ifaces_window "$WPID" "${many_if[@]}" --flows 256 --rate "$rate" --duration "$secs")
+		printf '%s %s %s\n' "$r" "$one" "$many" >>"$rows"
+		read -r _ a an b bn <<<"$r $one $many"
+		printf 'round %-3s 1 pair busy: %7.1f ns/run (%s runs)   %s pairs busy: %7.1f ns/run (%s runs)\n' \
+			"$r" "$a" "$an" "$pairs" "$b" "$bn"
+	done
+	bg_stop "$WPID"
+	ip netns del "$NS_S"
+	NS_S=
+	part ifaces "$(jq -R -s -c --argjson n "$((pairs * 2))" '
+		def median: sort | if length == 0 then null elif length % 2 == 1 then .[length / 2 | floor]
+			else (.[length / 2 - 1] + .[length / 2]) / 2 end;
+		split("\n") | map(select(length > 0) | split(" ") | map(tonumber))
+		| {ifaces_attached: $n, ifaces_rows: map({round: .[0], one_ns_per_run: .[1], one_runs: .[2],
+			all_ns_per_run: .[3], all_runs: .[4]}),
+		   ifaces_ns_per_run_one_busy: (map(.[1]) | median),
+		   ifaces_ns_per_run_all_busy: (map(.[3]) | median),
+		   ifaces_cost_ratio_all_vs_one: (map(.[3] / .[1]) | median),
+		   ifaces_method: "one watch on N veth ends; bench_gen TCP segments out of one pair, then over all pairs; run_time_ns/run_cnt of both programs, median of rounds"}' "$rows")"
+	say "$(jq -r '"median ns/run: 1 pair busy \(.ifaces_ns_per_run_one_busy * 10 | round / 10), all busy \(.ifaces_ns_per_run_all_busy * 10 | round / 10), ratio \(.ifaces_cost_ratio_all_vs_one * 1000 | round / 1000)"' "$TMP/part.ifaces.json")"
 }
 
 # ------------------------------------------------------- 4a. correlator
@@ -834,7 +897,7 @@ main() {
 	local sec
 	for sec in $SECTIONS; do
 		case $sec in
-		bpf | corr | startup) ;;
+		bpf | corr | startup | ifaces) ;;
 		live | throughput | daemon | big | scale) [ -n "$LAB_IS_UP" ] || lab_up ;;
 		*) die "unknown section '$sec' in BENCH_SECTIONS" ;;
 		esac
@@ -860,6 +923,7 @@ summary() {
 		["start-up s, 64 interfaces", (.startup_s_64 | f(3)), "exec to start, median (target <= 2x one)"],
 		["start-up s, 1 / 64 interfaces, --hook tc", "\(.startup_s_1_tc | f(3)) / \(.startup_s_64_tc | f(3))", "exec to start, median"],
 		["attach ms per interface, TCX / tc", "\(.attach_ms_per_iface | f(1)) / \(.attach_ms_per_iface_tc | f(2))", "attach_ms of the start event, median interface of 64"],
+		["64 interfaces: ns/run all busy / one pair busy", (.ifaces_cost_ratio_all_vs_one | f(3)), "median of per-round ratios (want ~1: per-packet cost unchanged)"],
 		["attach ms, tunnel found at run time", (.attach_ms_runtime | f(1)), "attach event of discovery, median (target <= 50)"],
 		["verifier: instructions processed, ingress / egress", "\(.verifier_insns.mts_ingress) / \(.verifier_insns.mts_egress)", "--verbose (BPF_LOG_STATS)"],
 		["verifier: ms, ingress / egress", "\(.verifier_ms.mts_ingress | f(1)) / \(.verifier_ms.mts_egress | f(1))", "--verbose, the two verified side by side"],
