@@ -165,8 +165,10 @@ static __always_inline __u16 sat_inc(__u16 v)
 /* ------------------------------------------------------------------ parse */
 
 /* The quoted packet of a frag-needed / packet-too-big: its IP header and
- * the 8 transport bytes RFC 792 and RFC 4443 promise (the ports). */
-static __always_inline int parse_ptb(struct cursor *c, struct pkt *p, __u8 family)
+ * the 8 transport bytes RFC 792 and RFC 4443 promise (the ports). The fast
+ * build leaves a quote with IPv6 extension headers to the full one. */
+static __always_inline int parse_ptb(struct cursor *c, struct pkt *p, __u8 family,
+				     const bool fast)
 {
 	struct icmp_ptb *ih = c->pos;
 	struct l3_info ql3;
@@ -186,8 +188,10 @@ static __always_inline int parse_ptb(struct cursor *c, struct pkt *p, __u8 famil
 		if (ih->type != ICMPV6_PKT_TOOBIG_)
 			return 0;
 		p->ptb_mtu = bpf_ntohl(ih->v6_mtu);
-		proto = parse_ipv6(c, &p->q, &ql3, false);
+		proto = parse_ipv6(c, &p->q, &ql3, fast);
 	}
+	if (proto == MTS_PARSE_SLOW)
+		return proto;
 	if (proto < 0)
 		return -MTS_C_ERR_QUOTE;
 	if (proto == IPPROTO_TCP || proto == IPPROTO_UDP) {
@@ -208,12 +212,13 @@ static __always_inline int parse_ptb(struct cursor *c, struct pkt *p, __u8 famil
  * (receive) skb carries gso_segs segments of gso_size payload each.
  *
  * Two builds of it: the fast one is inlined into the hooks and handles the
- * common packets (no IPv6 extension headers, not ICMP), returning
- * MTS_PARSE_SLOW for the rest; mts_parse() is the full one, a separate BPF
- * function the verifier checks once. A BPF-to-BPF call costs ~20 ns on a
- * CPU with return-thunk mitigations (SRSO), half the per-packet budget, so
- * the common packets make none; and inlining the full parser would multiply
- * the hooks' paths past the verifier's limit.
+ * common packets (no IPv6 extension headers, in the packet or in an ICMP
+ * error's quote), returning MTS_PARSE_SLOW for the rest; mts_parse() is
+ * the full one, a separate BPF function the verifier checks once. A
+ * BPF-to-BPF call costs ~20 ns on a CPU with return-thunk mitigations
+ * (SRSO), half the per-packet budget, so the common packets make none; and
+ * inlining the full parser would multiply the hooks' paths past the
+ * verifier's limit.
  */
 static __always_inline int parse(struct __sk_buff *skb, struct pkt *p, bool l3dev,
 				 const bool fast)
@@ -272,11 +277,10 @@ static __always_inline int parse(struct __sk_buff *skb, struct pkt *p, bool l3de
 		p->t.meta = tuple_meta(family, proto, bpf_ntohs(uh->source), bpf_ntohs(uh->dest));
 		hdrs += sizeof(*uh);
 	} else if (proto == IPPROTO_ICMP || proto == IPPROTO_ICMPV6) {
-		if (fast)
-			return MTS_PARSE_SLOW;
 		p->t.meta = tuple_meta(family, proto, 0, 0);
-		r = parse_ptb(&c, p, family);
-		return r < 0 ? r : proto;
+		p->ptb = 0;
+		r = parse_ptb(&c, p, family, fast);
+		return r < 0 ? r : proto;	/* MTS_PARSE_SLOW included */
 	} else {
 		p->t.meta = tuple_meta(family, proto, 0, 0);
 		return proto;

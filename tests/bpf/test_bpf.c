@@ -1914,6 +1914,45 @@ static bool test_packet_too_big_sets_ptb_on_quoted_sender(void)
 	return true;
 }
 
+/* The quote carries an extension header: the fast parser hands it to the
+ * full one, which must find the same flow. */
+static bool test_packet_too_big_quoting_extension_header_matches(void)
+{
+	struct tcp6_pkt data;
+	struct {
+		struct ethhdr eth;
+		struct ipv6hdr ip6;
+		struct icmp6hdr icmp6;
+		struct ipv6hdr qip6;
+		struct ip6_opts8 qdst;
+		struct tcphdr qtcp;
+	} __packed ptb = {
+		.eth = eth_hdr(ETH_P_IPV6),
+		.ip6 = ip6_hdr(IPPROTO_ICMPV6, &ROUTER6, &SERVER6, LEN_FROM(ptb, icmp6)),
+		.icmp6 = { .icmp6_type = ICMPV6_PKT_TOOBIG, .icmp6_mtu = bpf_htonl(1400) },
+		.qip6 = ip6_hdr(IPPROTO_DSTOPTS, &SERVER6, &CLIENT6, FULL4 - sizeof(struct ipv6hdr)),
+		.qdst = { .hdr.nexthdr = IPPROTO_TCP, .padn = { 1, 4 } },
+		.qtcp = tcp_hdr(SERVER_PORT, CLIENT_PORT, SEQ0, 1, TH_ACK | TH_PSH, 0),
+	};
+	struct mts_flow_key k = conn6();
+	struct mts_counters c;
+	struct mts_flow f;
+	size_t len;
+
+	len = tcp6(&data, &SERVER6, SERVER_PORT, &CLIENT6, CLIENT_PORT, SEQ0, 1,
+		   TH_ACK | TH_PSH, FULL4 - sizeof(struct ipv6hdr) - sizeof(struct tcphdr));
+	EGRESS(&data, len);
+	INGRESS(&ptb, sizeof(ptb));
+	ASSERT_TRUE(read_counters(0, IN, &c), "read counters");
+	ASSERT_CNT(&c, PTB_RX, 1);
+	ASSERT_CNT(&c, PTB_NOFLOW, 0);
+	ASSERT_CNT(&c, ERR_QUOTE, 0);
+	ASSERT_TRUE(get_flow(&k, &f), "flow");
+	ASSERT_EQ(f.dir[1].ptb_rx, 1, "server ptb_rx");
+	ASSERT_EQ(f.dir[1].ptb_mtu, 1400, "server ptb_mtu");
+	return true;
+}
+
 static bool test_ptb_with_truncated_quote_is_counted(void)
 {
 	struct tcp4_pkt data;
@@ -2437,6 +2476,7 @@ int main(void)
 	/* ICMP frag-needed / packet-too-big */
 	RUN_FRESH(test_frag_needed_sets_ptb_on_quoted_sender);
 	RUN_FRESH(test_packet_too_big_sets_ptb_on_quoted_sender);
+	RUN_FRESH(test_packet_too_big_quoting_extension_header_matches);
 	RUN_FRESH(test_ptb_with_truncated_quote_is_counted);
 	RUN_FRESH(test_ptb_with_short_transport_quote_is_counted);
 	RUN_FRESH(test_ptb_for_unknown_flow_counts_unmatched);
