@@ -1,7 +1,7 @@
 #!/bin/bash
 # run.sh - `make bench`: what mtuscope costs, measured side by side in one run.
 #
-#   sudo make bench                 # full run, about 14 minutes
+#   sudo make bench                 # full run, about 20 minutes
 #   sudo BENCH_QUICK=1 make bench   # every section shrunk: a smoke test
 #   BENCH_SECTIONS="corr daemon"    # only these sections (default: all, in order)
 #   BENCH_ROUNDS=N BENCH_IPERF_S=S  # throughput rounds and seconds per iperf3 run
