@@ -586,15 +586,14 @@ static bool read_slot(const volatile struct mts_slot *s, struct mts_flow_key *ke
 	return !memcmp((const void *)&s->key, key, sizeof(*key));
 }
 
-bool mts_loader_peek(const struct mts_loader *L, __u32 i, __u8 *proto, __u32 *t_first)
+const struct mts_slot *mts_loader_peek(const struct mts_loader *L, __u32 i)
 {
-	const volatile struct mts_slot *s = &L->slots[i];
+	const struct mts_slot *s;
 
-	if (i >= L->flows_max || !s->key.family)
-		return false;
-	*proto = s->key.proto;
-	*t_first = s->flow.t_first;
-	return true;
+	if (i >= L->flows_max)
+		return NULL;
+	s = (const struct mts_slot *)&L->slots[i];
+	return s->key.family ? s : NULL;
 }
 
 bool mts_loader_slot(const struct mts_loader *L, __u32 i, struct mts_flow_key *key,

@@ -69,9 +69,9 @@ int mts_loader_counters(const struct mts_loader *L, int slot, int egress,
 			struct mts_counters *out);
 /* Records in the flow table now (a walk of the mapped table). */
 long mts_loader_count_flows(const struct mts_loader *L);
-/* Slot i's protocol and first tick, read in place (the key's cache line):
- * a filter before copying the record; false if the slot is empty. */
-bool mts_loader_peek(const struct mts_loader *L, __u32 i, __u8 *proto, __u32 *t_first);
+/* Slot i in place (the mapped table, which the programs write meanwhile):
+ * for a cheap filter before mts_loader_slot() copies it; NULL if empty. */
+const struct mts_slot *mts_loader_peek(const struct mts_loader *L, __u32 i);
 /* Copy slot i's key and record; false if the slot is empty. */
 bool mts_loader_slot(const struct mts_loader *L, __u32 i, struct mts_flow_key *key,
 		     struct mts_flow *rec);

@@ -30,7 +30,8 @@
 #define MTS_COUNT_S	5.0	/* how often the flow table is counted (exporter, top) */
 #define MTS_RESCAN_S	5.0	/* discovery: how often WireGuard is looked at again */
 #define MTS_WAITING_MS	500	/* how often the table is swept for waiting downloads */
-#define MTS_WAITING_SHARE 0.005	/* ... at most this share of a core (huge tables) */
+#define MTS_WAITING_SLOTS 262144	/* ... for a table up to this size; a bigger one
+					 * less often (waiting_every()) */
 
 static volatile sig_atomic_t stop;
 
@@ -52,7 +53,6 @@ struct watch {
 	struct mts_iface_report ifr[MTS_MAX_IFACES];
 	__u64 ev_drops;
 	__u32 t_waiting;	/* ticks: the latest sweep for waiting downloads */
-	__u32 waiting_every;	/* ticks between those sweeps */
 	pthread_mutex_t lock;
 	struct mts_http *http;
 	struct mts_top *top;
@@ -340,29 +340,36 @@ static void probe_results(struct watch *w)
 	}
 }
 
-/* Downloads that may hang on their first flight announce themselves by no
- * packet at all: they are found in the table. Only young TCP flows can be
- * waiting, which the slot's first cache line tells; the rest are never
- * copied. Returns how long the pass took (s). */
-static double sweep_waiting(struct watch *w, __u32 now)
+/* Ticks between sweeps for waiting downloads: a pass reads every slot (~3 ms
+ * for the default 262,144 here, ~20 ms for a million young flows), so a
+ * bigger table is swept 1 s apart per MTS_WAITING_SLOTS, and the daemon
+ * stays under 1% of a core (1M slots: every 4 s). */
+static __u32 waiting_every(const struct watch *w)
 {
-	double t0 = mts_now_mono();
+	__u32 times = (w->L.flows_max + MTS_WAITING_SLOTS - 1) / MTS_WAITING_SLOTS;
 
+	return MTS_MS_TO_TICKS(MTS_WAITING_MS) * (times > 1 ? 2 * times : 1);
+}
+
+/* Downloads that may hang on their first flight announce themselves by no
+ * packet at all: they are found in the table. Each slot is judged in place
+ * (a racy read, as a filter); only a candidate is copied and judged again. */
+static void sweep_waiting(struct watch *w, __u32 now)
+{
 	for (__u32 i = 0; i < w->L.flows_max; i++) {
+		const struct mts_slot *s = mts_loader_peek(&w->L, i);
 		struct mts_flow_key key;
 		struct mts_flow rec;
-		__u32 t_first;
-		__u8 proto;
 
-		if (!mts_loader_peek(&w->L, i, &proto, &t_first) || proto != IPPROTO_TCP ||
-		    (__s32)(now - t_first - w->m.cfg.young_ticks) >= 0 ||
+		if (!s || s->key.proto != IPPROTO_TCP ||
+		    (!mts_inbound_waiting(&w->m.cfg, &s->flow, s->key.family, 0, now) &&
+		     !mts_inbound_waiting(&w->m.cfg, &s->flow, s->key.family, 1, now)) ||
 		    !mts_loader_slot(&w->L, i, &key, &rec))
 			continue;
 		for (int d = 0; d < 2; d++)
 			if (mts_inbound_waiting(&w->m.cfg, &rec, key.family, d, now))
 				mts_model_add(&w->m, &key, rec.ifindex);
 	}
-	return mts_now_mono() - t0;
 }
 
 /* Events lost to a full ring buffer: find the flows they were about. */
@@ -469,15 +476,9 @@ static void tick_at(struct watch *w, __u32 now, double unix_now)
 		w->ev_drops = drops;
 		sweep(w);
 	}
-	if (!w->t_waiting || (__s32)(now - w->t_waiting) >= (__s32)w->waiting_every) {
-		/* Every MTS_WAITING_MS, or seldom enough that a huge table's
-		 * passes stay under MTS_WAITING_SHARE of a core. */
-		double took = sweep_waiting(w, now);
-		__u32 every = MTS_MS_TO_TICKS(took * 1e3 / MTS_WAITING_SHARE);
-
+	if (!w->t_waiting || (__s32)(now - w->t_waiting) >= (__s32)waiting_every(w)) {
+		sweep_waiting(w, now);
 		w->t_waiting = now | 1;
-		w->waiting_every = every > MTS_MS_TO_TICKS(MTS_WAITING_MS) ? every
-									   : MTS_MS_TO_TICKS(MTS_WAITING_MS);
 	}
 
 	mts_model_each(&w->m, t) {
