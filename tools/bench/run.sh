@@ -232,6 +232,18 @@ section_bpf() {
 
 # Seconds from exec to the `start` event of a watch on the first N of the
 # startup namespace's interfaces.
+# NS_S: a namespace of N veth pairs suK <-> svK, all up.
+veth_ns() {	# N
+	local n
+	NS_S=mtsbench-$$-s
+	ip netns add "$NS_S"
+	for ((n = 0; n < $1; n++)); do
+		ip -n "$NS_S" link add "su$n" type veth peer name "sv$n"
+		ip -n "$NS_S" link set "su$n" up
+		ip -n "$NS_S" link set "sv$n" up
+	done
+}
+
 startup_once() {	# N HOOK: prints the seconds to start, then the median attach_ms
 	local ifs t0 st out=$TMP/startup.json
 	ifs=$(ip -n "$NS_S" -o link show type veth | awk -F': ' '{ sub(/@.*/, "", $2); print $2 }' |
@@ -286,13 +298,7 @@ section_startup() {
 	[ "$QUICK" = 1 ] && reps=1 runtime=1
 	section "Start-up" \
 		"method: mtuscope watch --json -d 0.05 on 1, 16 and 64 veth interfaces of one namespace, TCX (the default) and --hook tc, exec to its start event (programs loaded and verified once, every interface attached), median of $reps; attach ms = the start event's attach_ms (registering + attaching one interface, no load), median over the interfaces of the median run; at run time = the attach event's attach_ms of $runtime WireGuard interfaces (wireguard-go) created one by one while watch runs with discovery (TCX); verifier figures from --verbose"
-	NS_S=mtsbench-$$-s
-	ip netns add "$NS_S"
-	for ((n = 0; n < 32; n++)); do
-		ip -n "$NS_S" link add "su$n" type veth peer name "sv$n"
-		ip -n "$NS_S" link set "su$n" up
-		ip -n "$NS_S" link set "sv$n" up
-	done
+	veth_ns 32
 	: >"$rows"
 	for hook in tcx tc; do
 		for n in 1 16 64; do
@@ -355,14 +361,8 @@ section_ifaces() {
 	local one_if=(--if su0) many_if=()
 	section "$((pairs * 2)) interfaces attached, traffic on all of them" \
 		"method: one watch on $((pairs * 2)) veth ends ($pairs pairs of one namespace, TCX); build/bench_gen sends TCP data segments of 256 flows at $rate packets/s for $secs s out of su0 only (1 pair busy), then spread over all $pairs pairs (flow i out of su(i mod $pairs)): egress runs at su*, ingress at its peer sv*; ns per run = run_time_ns / run_cnt of both programs over the window (BPF run-time stats on for it only); $IFACES_ROUNDS rounds of the two, alternating, medians"
-	NS_S=mtsbench-$$-s
-	ip netns add "$NS_S"
-	for ((n = 0; n < pairs; n++)); do
-		ip -n "$NS_S" link add "su$n" type veth peer name "sv$n"
-		ip -n "$NS_S" link set "su$n" up
-		ip -n "$NS_S" link set "sv$n" up
-		many_if+=(--if "su$n")
-	done
+	veth_ns "$pairs"
+	for ((n = 0; n < pairs; n++)); do many_if+=(--if "su$n"); done
 	# shellcheck disable=SC2046
 	watch_launch "$NS_S" "" "$out" $(for ((n = 0; n < pairs; n++)); do echo "su$n sv$n"; done)
 	watch_ready "$WPID" "$out"
