@@ -42,6 +42,14 @@ struct {
 
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, MTS_USED_WORDS(MTS_DEFAULT_FLOWS));
+	__uint(map_flags, BPF_F_MMAPABLE);
+	__type(key, __u32);
+	__type(value, __u64);
+} MTS_MAP_USED SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(max_entries, MTS_IFSLOT_BUCKETS);
 	__type(key, __u32);
 	__type(value, struct mts_ifslot);
@@ -393,7 +401,8 @@ static __always_inline struct mts_flow *flow_get(struct pctx *x, const union fke
 {
 	__u32 base = mts_flow_set_words(k->w, cfg_set_bits) * MTS_FLOW_WAYS;
 	struct mts_slot *victim = NULL;
-	__u32 seen = seen_now();
+	__u32 seen = seen_now(), vi = 0, w64;
+	__u64 *bits;
 
 #pragma unroll
 	for (__u32 w = 0; w < MTS_FLOW_WAYS; w++) {
@@ -406,8 +415,10 @@ static __always_inline struct mts_flow *flow_get(struct pctx *x, const union fke
 			return &s->flow;
 		if (!create || (victim && !victim->key.family))
 			continue;
-		if (!victim || !s->key.family || worse_victim(victim, s, seen))
+		if (!victim || !s->key.family || worse_victim(victim, s, seen)) {
 			victim = s;
+			vi = i;
+		}
 	}
 	if (!victim) {
 		if (create)
@@ -421,6 +432,12 @@ static __always_inline struct mts_flow *flow_get(struct pctx *x, const union fke
 	victim->flow.t_first = now(x);
 	victim->flow.seen = seen;
 	__builtin_memcpy(&victim->key, &k->k, sizeof(k->k));
+	/* After the key (the atomic orders them): userspace clears a bit, then
+	 * looks at the slot, so either it sees this flow or the bit stays. */
+	w64 = vi / 64;
+	bits = bpf_map_lookup_elem(&MTS_MAP_USED, &w64);
+	if (bits)
+		__sync_fetch_and_or(bits, 1ull << (vi & 63));
 	x->cnt->c[MTS_C_FLOW_NEW]++;
 	*created = true;
 	return &victim->flow;

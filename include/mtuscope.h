@@ -40,6 +40,7 @@
 #define MTS_MAP_COUNTERS	counters
 #define MTS_MAP_EVENTS		events
 #define MTS_MAP_IFSLOTS		ifslots
+#define MTS_MAP_USED		used
 
 /* What the programs know of an interface they run on: its counter slot and
  * framing. One program serves every interface; this is how it tells them
@@ -163,8 +164,15 @@ struct mts_flow {
  * packet); a full set evicts its stalest slot, sparing flows with an open
  * hole. An empty slot has key.family == 0. The array is mmap()ed by
  * userspace, which finds flows with the same hash.
+ *
+ * Beside it, one bit a slot (MTS_MAP_USED, u64 words, mmap()ed writable):
+ * the programs set a slot's bit whenever they fill it and never clear it;
+ * userspace clears the bits of slots it finds empty. A walk over the used
+ * slots then reads 8 bytes per 64 slots plus the slots in use, not every
+ * slot's cache line (an idle daemon swept 16 MB twice a second).
  */
 #define MTS_FLOW_WAYS		4
+#define MTS_USED_WORDS(slots)	(((slots) + 63) / 64)
 
 struct mts_slot {
 	struct mts_flow_key key;

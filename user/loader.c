@@ -21,6 +21,7 @@
 #include "flow.skel.h"
 #include "format.h"
 #include "loader.h"
+#include "slots.h"
 
 /* Debian's libbpf 1.1 and UAPI headers predate TCX (kernel 6.6). */
 #define MTS_BPF_TCX_INGRESS	46
@@ -288,7 +289,8 @@ static struct flow_bpf *open_programs(const struct mts_loader *L, const struct m
 		bpf_program__set_log_level(s->progs.mts_ingress, 4);	/* BPF_LOG_STATS */
 		bpf_program__set_log_level(s->progs.mts_egress, 4);
 	}
-	if (bpf_map__set_max_entries(s->maps.flows, L->flows_max)) {
+	if (bpf_map__set_max_entries(s->maps.flows, L->flows_max) ||
+	    bpf_map__set_max_entries(s->maps.used, MTS_USED_WORDS(L->flows_max))) {
 		flow_bpf__destroy(s);
 		return NULL;
 	}
@@ -341,6 +343,7 @@ static int load_objects(struct mts_loader *L, const struct mts_loader_opts *o,
 		rc = rc ?: bpf_map__reuse_fd(s->maps.counters, bpf_map__fd(m->maps.counters));
 		rc = rc ?: bpf_map__reuse_fd(s->maps.events, bpf_map__fd(m->maps.events));
 		rc = rc ?: bpf_map__reuse_fd(s->maps.ifslots, bpf_map__fd(m->maps.ifslots));
+		rc = rc ?: bpf_map__reuse_fd(s->maps.used, bpf_map__fd(m->maps.used));
 		if (rc)
 			return rc;
 		jobs[i - 1].s = s;
@@ -541,6 +544,15 @@ int mts_loader_open(struct mts_loader *L, const struct mts_loader_opts *o,
 		ERR("mapping the flow table failed: %s", strerror(-rc));
 		goto fail;
 	}
+	L->used_len = MTS_USED_WORDS(L->flows_max) * sizeof(__u64);
+	L->used = mmap(NULL, L->used_len, PROT_READ | PROT_WRITE, MAP_SHARED,
+		       bpf_map__fd(L->skel[0]->maps.used), 0);
+	if (L->used == MAP_FAILED) {
+		rc = -errno;
+		L->used = NULL;
+		ERR("mapping the flow table's used bits failed: %s", strerror(-rc));
+		goto fail;
+	}
 	if (o->attach) {
 		for (int i = 0; i < o->n_ifaces; i++) {
 			rc = attach_slot(L, i, o->hook, err, errlen);
@@ -572,6 +584,9 @@ void mts_loader_close(struct mts_loader *L)
 	if (L->slots)
 		munmap((void *)L->slots, L->slots_len);
 	L->slots = NULL;
+	if (L->used)
+		munmap(L->used, L->used_len);
+	L->used = NULL;
 }
 
 /* Copy a slot's key and record; false if it is empty or was given away
@@ -638,9 +653,14 @@ long mts_loader_count_flows(const struct mts_loader *L)
 {
 	long n = 0;
 
-	for (__u32 i = 0; i < L->flows_max; i++)
-		n += L->slots[i].key.family != 0;
+	for (__u32 i = mts_loader_next(L, 0); i < L->flows_max; i = mts_loader_next(L, i + 1))
+		n++;
 	return n;
+}
+
+__u32 mts_loader_next(const struct mts_loader *L, __u32 i)
+{
+	return mts_slots_next(L->slots, L->used, L->flows_max, i);
 }
 
 const char *mts_loader_ifname(const struct mts_loader *L, int ifindex)

@@ -53,6 +53,8 @@ struct mts_loader {
 	__u32 flows_max;	/* slots, a power of two */
 	const volatile struct mts_slot *slots;	/* the flow table, mmap()ed read-only */
 	size_t slots_len;
+	__u64 *used;		/* a bit per used slot (MTS_MAP_USED), mmap()ed */
+	size_t used_len;
 	int ncpus;
 };
 
@@ -67,8 +69,11 @@ int mts_loader_add(struct mts_loader *L, const char *name, const struct mts_load
 /* Counters of slot (interface index in L->ifs), summed over CPUs. */
 int mts_loader_counters(const struct mts_loader *L, int slot, int egress,
 			struct mts_counters *out);
-/* Records in the flow table now (a walk of the mapped table). */
+/* Records in the flow table now (a walk of the used slots). */
 long mts_loader_count_flows(const struct mts_loader *L);
+/* The first used slot at or after i, or flows_max: walk the table as
+ * for (i = mts_loader_next(L, 0); i < L->flows_max; i = mts_loader_next(L, i + 1)). */
+__u32 mts_loader_next(const struct mts_loader *L, __u32 i);
 /* Slot i in place (the mapped table, which the programs write meanwhile):
  * for a cheap filter before mts_loader_slot() copies it; NULL if empty. */
 const struct mts_slot *mts_loader_peek(const struct mts_loader *L, __u32 i);

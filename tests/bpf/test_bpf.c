@@ -40,11 +40,13 @@
 #include <linux/pkt_cls.h>
 #include <linux/tcp.h>
 #include <linux/udp.h>
+#include <sys/mman.h>
 #include <bpf/bpf.h>
 #include <bpf/bpf_endian.h>
 #include <bpf/libbpf.h>
 #include "flow.skel.h"
 #include "mtuscope.h"
+#include "slots.h"
 #include "testlib.h"
 
 #ifndef __packed
@@ -176,6 +178,8 @@ static struct flow_bpf *skel_eth, *skel_l3;
 static int prog_in, prog_eg, prog_l3_in, prog_l3_eg;
 static int ifslots_fd;
 static int flows_fd, counters_fd;
+static const volatile struct mts_slot *slots;	/* the flow table, mmap()ed */
+static __u64 *used;				/* its used bits, mmap()ed */
 static struct ring_buffer *events_rb;
 static int ncpus;
 
@@ -358,6 +362,7 @@ static bool reset(void)
 			break;
 		}
 	}
+	memset(used, 0, MTS_USED_WORDS(TEST_FLOWS) * sizeof(*used));
 	ring_buffer__consume(events_rb);
 	n_events = 0;
 	clock_ns = T0_NS;
@@ -1429,6 +1434,62 @@ static bool test_rst_marks_the_connection_gone(void)
 	return true;
 }
 
+/* Every slot the programs fill has its used bit; the walk over the bits
+ * finds exactly the used slots, drops the bit of a slot found empty, and a
+ * slot filled again has its bit again. */
+static int walk_used(void)
+{
+	int n = 0;
+
+	for (__u32 i = mts_slots_next(slots, used, TEST_FLOWS, 0); i < TEST_FLOWS;
+	     i = mts_slots_next(slots, used, TEST_FLOWS, i + 1)) {
+		if (!slots[i].key.family)
+			return -1;
+		n++;
+	}
+	return n;
+}
+
+static bool used_bit(__u32 i)
+{
+	return used[i / 64] >> (i % 64) & 1;
+}
+
+static bool test_used_bits_follow_the_table(void)
+{
+	static const struct mts_slot empty;
+	struct tcp4_pkt pkt;
+	__u32 first = TEST_FLOWS, n = 0;
+	size_t len;
+
+	for (int c = 0; c < 50; c++) {
+		len = tcp4(&pkt, CLIENT4, 40000 + c, SERVER4, SERVER_PORT, CLIENT_ISN, 0, TH_ACK, 100);
+		EGRESS(&pkt, len);
+	}
+	ASSERT_EQ(count_flows(), 50, "a record per connection");
+	for (__u32 i = 0; i < TEST_FLOWS; i++) {
+		if (!slots[i].key.family)
+			continue;
+		ASSERT_TRUE(used_bit(i), "each used slot has its bit");
+		first = first < i ? first : i;
+		n++;
+	}
+	ASSERT_EQ(n, 50, "the mapped table holds them");
+	ASSERT_EQ(walk_used(), 50, "the walk finds every used slot, only those");
+	ASSERT_TRUE(!bpf_map_update_elem(flows_fd, &first, &empty, BPF_ANY), "empty one slot");
+	ASSERT_TRUE(used_bit(first), "its bit stays until a walk finds it empty");
+	ASSERT_EQ(walk_used(), 49, "the walk skips it");
+	ASSERT_TRUE(!used_bit(first), "and drops its bit");
+	ASSERT_EQ(walk_used(), 49, "the other bits stay");
+	for (int c = 0; c < 50; c++) {
+		len = tcp4(&pkt, CLIENT4, 40000 + c, SERVER4, SERVER_PORT, CLIENT_ISN + 100, 0,
+			   TH_ACK, 100);
+		EGRESS(&pkt, len);
+	}
+	ASSERT_EQ(walk_used(), 50, "the flow back in a slot, with its bit");
+	return true;
+}
+
 /* A download through a wall before this gateway: after the handshake the
  * server's full-size segments die on the way and a write's small tail
  * arrives past them. The gap is marked, and told. */
@@ -2378,7 +2439,9 @@ static int load(void)
 	skel_eth->rodata->cfg_set_bits = mts_set_bits(TEST_FLOWS);
 	skel_l3->rodata->cfg_set_bits = mts_set_bits(TEST_FLOWS);
 	err = bpf_map__set_max_entries(skel_eth->maps.flows, TEST_FLOWS);
+	err = err ?: bpf_map__set_max_entries(skel_eth->maps.used, MTS_USED_WORDS(TEST_FLOWS));
 	err = err ?: flow_bpf__load(skel_eth);
+	err = err ?: bpf_map__reuse_fd(skel_l3->maps.used, bpf_map__fd(skel_eth->maps.used));
 	err = err ?: bpf_map__reuse_fd(skel_l3->maps.flows, bpf_map__fd(skel_eth->maps.flows));
 	err = err ?: bpf_map__reuse_fd(skel_l3->maps.counters, bpf_map__fd(skel_eth->maps.counters));
 	err = err ?: bpf_map__reuse_fd(skel_l3->maps.events, bpf_map__fd(skel_eth->maps.events));
@@ -2393,6 +2456,11 @@ static int load(void)
 	prog_l3_in = bpf_program__fd(skel_l3->progs.mts_ingress);
 	prog_l3_eg = bpf_program__fd(skel_l3->progs.mts_egress);
 	flows_fd = bpf_map__fd(skel_eth->maps.flows);
+	slots = mmap(NULL, TEST_FLOWS * sizeof(*slots), PROT_READ, MAP_SHARED, flows_fd, 0);
+	used = mmap(NULL, MTS_USED_WORDS(TEST_FLOWS) * sizeof(*used), PROT_READ | PROT_WRITE,
+		    MAP_SHARED, bpf_map__fd(skel_eth->maps.used), 0);
+	if (slots == MAP_FAILED || used == MAP_FAILED)
+		return -errno;
 	counters_fd = bpf_map__fd(skel_eth->maps.counters);
 	events_rb = ring_buffer__new(bpf_map__fd(skel_eth->maps.events), on_event, NULL, NULL);
 	if (!events_rb)
@@ -2450,6 +2518,7 @@ int main(void)
 	RUN_FRESH(test_flow_born_with_syn_is_not_joined);
 	RUN_FRESH(test_syn_ack_sender_is_the_listener);
 	RUN_FRESH(test_rst_marks_the_connection_gone);
+	RUN_FRESH(test_used_bits_follow_the_table);
 	RUN_FRESH(test_arriving_data_past_missing_bytes_opens_gap);
 	RUN_FRESH(test_resend_reaching_the_gap_closes_it);
 	RUN_FRESH(test_in_order_arrivals_open_no_gap);

@@ -23,6 +23,7 @@ struct bench_table {
 	int fd;
 	struct bpf_map_info info;
 	const volatile struct mts_slot *slots;	/* mmap()ed */
+	__u64 *used;				/* its used bits, mmap()ed, or NULL */
 };
 
 static inline int bench_table_open(struct bench_table *t, __u32 id)
@@ -41,6 +42,28 @@ static inline int bench_table_open(struct bench_table *t, __u32 id)
 	if (p == MAP_FAILED)
 		return -errno;
 	t->slots = p;
+	return 0;
+}
+
+/* The table's used bits (MTS_MAP_USED) by map id, mapped as the daemon
+ * maps them (writable: a walk clears the bits of empty slots). */
+static inline int bench_table_used(struct bench_table *t, __u32 id)
+{
+	struct bpf_map_info info = {};
+	__u32 len = sizeof(info);
+	int fd = bpf_map_get_fd_by_id(id);
+	void *p;
+
+	if (fd < 0 || bpf_obj_get_info_by_fd(fd, &info, &len))
+		return -errno;
+	if (info.type != BPF_MAP_TYPE_ARRAY || info.value_size != sizeof(__u64) ||
+	    info.max_entries != MTS_USED_WORDS(t->info.max_entries))
+		return -EPROTO;
+	p = mmap(NULL, (size_t)info.max_entries * sizeof(__u64), PROT_READ | PROT_WRITE,
+		 MAP_SHARED, fd, 0);
+	if (p == MAP_FAILED)
+		return -errno;
+	t->used = p;
 	return 0;
 }
 

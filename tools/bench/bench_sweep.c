@@ -2,13 +2,13 @@
 /*
  * bench_sweep - how long one full pass over a live flow table takes.
  *
- *   bench_sweep MAP_ID [ROUNDS]
+ *   bench_sweep FLOWS_MAP_ID USED_MAP_ID [ROUNDS]
  *
- * Opens the running daemon's own table by id (bpf_map_get_fd_by_id, see
- * bench_map.h) and times, ROUNDS times each, alternating, the two passes the
- * daemon makes over it:
- *   count  how many flows it holds (every 5 s with --listen or top): a walk
- *          of the mmap()ed slots testing key.family
+ * Opens the running daemon's own table and its used bits by id
+ * (bpf_map_get_fd_by_id, see bench_map.h) and times, ROUNDS times each,
+ * alternating, the two passes the daemon makes over it, both the walk of
+ * the used bits (user/slots.h) the daemon runs:
+ *   count  how many flows it holds (every 5 s with --listen or top)
  *   sweep  every record read and checked for a hole, PTB or oversize (after
  *          ring-buffer drops): each used slot copied once and its key
  *          checked again, as watch.c sweep() does
@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <time.h>
 #include "bench_map.h"
+#include "slots.h"
 
 #define MAX_ROUNDS 64
 
@@ -44,7 +45,9 @@ static long sweep_pass(struct bench_table *t, long *marked)
 	*marked = 0;
 	/* As watch.c sweep() does: each used slot read once, its key checked
 	 * again after the copy. */
-	for (__u32 i = 0; i < t->info.max_entries; i++) {
+	for (__u32 i = mts_slots_next(t->slots, t->used, t->info.max_entries, 0);
+	     i < t->info.max_entries;
+	     i = mts_slots_next(t->slots, t->used, t->info.max_entries, i + 1)) {
 		const volatile struct mts_slot *s = &t->slots[i];
 		struct mts_flow_key key;
 		struct mts_flow rec;
@@ -61,6 +64,17 @@ static long sweep_pass(struct bench_table *t, long *marked)
 	return total;
 }
 
+static long count_pass(struct bench_table *t)
+{
+	long n = 0;
+
+	for (__u32 i = mts_slots_next(t->slots, t->used, t->info.max_entries, 0);
+	     i < t->info.max_entries;
+	     i = mts_slots_next(t->slots, t->used, t->info.max_entries, i + 1))
+		n++;
+	return n;
+}
+
 static int cmp_double(const void *a, const void *b)
 {
 	double x = *(const double *)a, y = *(const double *)b;
@@ -75,11 +89,11 @@ int main(int argc, char **argv)
 	struct bench_table t;
 	int rounds, rc;
 
-	if (argc < 2) {
-		fprintf(stderr, "usage: bench_sweep MAP_ID [ROUNDS]\n");
+	if (argc < 3) {
+		fprintf(stderr, "usage: bench_sweep FLOWS_MAP_ID USED_MAP_ID [ROUNDS]\n");
 		return 2;
 	}
-	rounds = argc > 2 ? atoi(argv[2]) : 5;
+	rounds = argc > 3 ? atoi(argv[3]) : 5;
 	if (rounds < 1 || rounds > MAX_ROUNDS)
 		rounds = 5;
 	rc = bench_table_open(&t, strtoul(argv[1], NULL, 0));
@@ -87,10 +101,15 @@ int main(int argc, char **argv)
 		fprintf(stderr, "bench_sweep: map id %s: %s\n", argv[1], strerror(-rc));
 		return 1;
 	}
+	rc = bench_table_used(&t, strtoul(argv[2], NULL, 0));
+	if (rc) {
+		fprintf(stderr, "bench_sweep: used-bits map id %s: %s\n", argv[2], strerror(-rc));
+		return 1;
+	}
 	for (int r = 0; r < rounds; r++) {
 		double t0 = now_s();
 
-		counted = bench_table_count(&t);
+		counted = count_pass(&t);
 		tc[r] = now_s() - t0;
 		t0 = now_s();
 		swept = sweep_pass(&t, &marked);
@@ -106,7 +125,7 @@ int main(int argc, char **argv)
 	       "\"marked\":%ld,\"rounds\":%d,"
 	       "\"count_ms_best\":%.3f,\"count_ms_median\":%.3f,"
 	       "\"sweep_ms_best\":%.3f,\"sweep_ms_median\":%.3f}\n",
-	       "array of 4-way sets (mmap)", t.info.max_entries,
+	       "array of 4-way sets (mmap), walked by its used bits", t.info.max_entries,
 	       counted, swept, marked, rounds, tc[0] * 1e3, tc[rounds / 2] * 1e3, ts[0] * 1e3,
 	       ts[rounds / 2] * 1e3);
 	return 0;

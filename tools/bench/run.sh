@@ -665,10 +665,13 @@ daemon_start() {	# OUTFILE [watch options]
 	shift
 	watch_start "$NS_A" "$IF_A" "$out" "$@"
 	FLOWS_ID=$(map_id_of "$WPID" flows) || die "no flows map in the daemon"
+	USED_ID=$(map_id_of "$WPID" used) || die "no used-bits map in the daemon"
+	# The empty table first: what the daemon costs before any flow.
+	[ -z "${EMPTY_ROWS:-}" ] || daemon_window "$WPID" empty 0 0 "${EMPTY_PORT:--}" >>"$EMPTY_ROWS"
 	# Fill: one pass over the flows, as fast as it goes.
 	fill=$(nsx "$NS_A" "$B/bench_gen" --if "$IF_A" --flows "$n" --passes 1 | tail -1) ||
 		die "bench_gen fill failed"
-	entries=$("$B/bench_sweep" "$FLOWS_ID" 1 | jq .entries)
+	entries=$("$B/bench_sweep" "$FLOWS_ID" "$USED_ID" 1 | jq .entries)
 	say "filled: $entries flow records of $n flows ($(jq -r '"\(.sent) segments at \(.pps) pkt/s"' <<<"$fill"))"
 	# A set-associative table cannot hold every flow of an overfull set
 	# (a table 95% full holds fewer still).
@@ -681,7 +684,7 @@ section_daemon() {
 		"method: mtuscope watch on $IF_A (default table), first with --listen (as the systemd unit runs it: the flow table is also counted every 5 s), then without; build/bench_gen sends TCP data segments of $NFLOWS distinct flows out of $IF_A (AF_PACKET, so tc egress runs) at 1x = $GEN_RATE_1X and 10x packets/s; the -suspect rows make $GEN_SUSPECT of them resend one 1400-byte segment every $SUSPECT_EVERY s (the same at 1x and 10x); daemon CPU = utime+stime delta over ${CPU_WINDOW_S} s / wall (schedstat beside it), RSS = VmRSS"
 	local rows=$TMP/daemon.rows wpid m sw entries100k
 	: >"$rows"
-	daemon_start "$TMP/daemon.json" --listen 127.0.0.1:9841
+	EMPTY_ROWS=$rows EMPTY_PORT=9841 daemon_start "$TMP/daemon.json" --listen 127.0.0.1:9841
 	wpid=$WPID
 	entries100k=$FILL_ENTRIES
 	{
@@ -693,9 +696,11 @@ section_daemon() {
 	} >>"$rows"
 
 	# Kernel memory per flow, from the map itself.
-	m=$(bpftool map show id "$FLOWS_ID" -j)
+	m=$(jq -c --argjson u "$(bpftool map show id "$USED_ID" -j)" \
+		'. + {used_bytes_memlock: $u.bytes_memlock, bytes_memlock: (.bytes_memlock + $u.bytes_memlock)}' \
+		<<<"$(bpftool map show id "$FLOWS_ID" -j)")
 	# One full sweep of the table, the way the daemon does it.
-	sw=$("$B/bench_sweep" "$FLOWS_ID" "$SWEEP_ROUNDS") || die "bench_sweep failed"
+	sw=$("$B/bench_sweep" "$FLOWS_ID" "$USED_ID" "$SWEEP_ROUNDS") || die "bench_sweep failed"
 	bg_stop "$wpid"
 
 	daemon_start "$TMP/daemon.nolisten.json"
@@ -717,7 +722,7 @@ section_daemon() {
 				"utime+stime (schedstat) / wall over ${CPU_WINDOW_S} s; VmRSS, RssAnon"
 		done
 	say ""
-	say "$(jq -r '"flow table: \(.type), \(.max_entries) entries, \(.bytes_memlock) bytes memlock = \(.bytes_memlock / .max_entries * 10 | round / 10) bytes/flow (bpftool map show -j: bytes_memlock / max_entries; key \(.bytes_key) + value \(.bytes_value) bytes + the kernel element and bucket overhead)"' <<<"$m")"
+	say "$(jq -r '"flow table: \(.type), \(.max_entries) entries, \(.bytes_memlock) bytes memlock = \(.bytes_memlock / .max_entries * 10 | round / 10) bytes/flow (bpftool map show -j: bytes_memlock of the flows map and its used bits (\(.used_bytes_memlock) bytes) / max_entries; key \(.bytes_key) + value \(.bytes_value) bytes + the kernel element and bucket overhead)"' <<<"$m")"
 	say "$(jq -r '"full passes over the table (\(.table), \(.slots) slots, \(.entries) flows): count (as every 5 s) best \(.count_ms_best) ms, median \(.count_ms_median) ms; sweep reading every record (as after ring-buffer drops) best \(.sweep_ms_best) ms, median \(.sweep_ms_median) ms (build/bench_sweep on the live map by id, \(.rounds) rounds)"' <<<"$sw")"
 
 	part daemon "$(jq -s -c --argjson m "$m" --argjson sw "$sw" --argjson entries "$entries100k" '
@@ -727,6 +732,7 @@ section_daemon() {
 		 daemon_cpu_pct_100k_schedstat: row("1x").cpu_pct_schedstat,
 		 daemon_cpu_pct_100k_10x: row("10x").cpu_pct_stat,
 		 daemon_cpu_pct_100k_idle: row("idle").cpu_pct_stat,
+		 daemon_cpu_pct_empty: row("empty").cpu_pct_stat,
 		 daemon_cpu_pct_100k_suspect: row("1x-suspect").cpu_pct_stat,
 		 daemon_cpu_pct_100k_10x_suspect: row("10x-suspect").cpu_pct_stat,
 		 daemon_cpu_pct_100k_nolisten: row("1x-nolisten").cpu_pct_stat,
@@ -737,9 +743,9 @@ section_daemon() {
 		 bytes_per_flow: ($m.bytes_memlock / $m.max_entries),
 		 default_flow_capacity: $m.max_entries,
 		 flow_table_bytes_memlock: $m.bytes_memlock,
-		 flow_table_method: "bpftool map show -j: bytes_memlock / max_entries of the flows map",
+		 flow_table_method: "bpftool map show -j: bytes_memlock of the flows map plus its used-bits map, / max_entries of the flows map",
 		 daemon_table_entries_100k: $entries,
-		 sweep: ($sw + {method: "build/bench_sweep on the live map by id: count = walk of the mmap()ed slots; sweep = every used slot copied once and its key checked again, as watch.c sweep()"}),
+		 sweep: ($sw + {method: "build/bench_sweep on the live map by id: both walk the used bits (user/slots.h) as the daemon does; count = used slots; sweep = every used slot copied once and its key checked again, as watch.c sweep()"}),
 		 sweep_ms_100k: $sw.sweep_ms_median,
 		 count_ms_100k: $sw.count_ms_median}' "$rows")"
 }
@@ -758,8 +764,10 @@ section_big() {
 		GEN_FLOWS=$BIG_FLOWS daemon_window "$wpid" 1x "$GEN_RATE_1X" 0 9842
 		GEN_FLOWS=$BIG_FLOWS daemon_window "$wpid" 10x "$((GEN_RATE_1X * 10))" 0 9842
 	} >>"$rows"
-	m=$(bpftool map show id "$FLOWS_ID" -j)
-	sw=$("$B/bench_sweep" "$FLOWS_ID" "$SWEEP_ROUNDS") || die "bench_sweep failed"
+	m=$(jq -c --argjson u "$(bpftool map show id "$USED_ID" -j)" \
+		'. + {used_bytes_memlock: $u.bytes_memlock, bytes_memlock: (.bytes_memlock + $u.bytes_memlock)}' \
+		<<<"$(bpftool map show id "$FLOWS_ID" -j)")
+	sw=$("$B/bench_sweep" "$FLOWS_ID" "$USED_ID" "$SWEEP_ROUNDS") || die "bench_sweep failed"
 	bg_stop "$wpid"
 	printf '%-8s %10s %12s %6s %10s %8s  %s\n' row target_pps achieved_pps cpu% sched_cpu% rss_kB method
 	jq -r '[.row, .target_pps, (.achieved_pps | floor), (.cpu_pct_stat * 1000 | round / 1000),
