@@ -155,10 +155,12 @@ bool mts_inbound_waiting(const struct mts_corr_cfg *cfg, const struct mts_flow *
 	const struct mts_dir *near = &f->dir[!d];
 	__u8 both = MTS_F_SND | MTS_F_ACK;
 
-	return download_unserved(f, family, d) && (near->flags & both) == both &&
+	/* Young first: t_first sits beside the key, which a walk over the
+	 * table has read already, so an old flow costs no further line. */
+	return tick_before(now - f->t_first, cfg->young_ticks) &&
+	       download_unserved(f, family, d) && (near->flags & both) == both &&
 	       near->snd_una == near->snd_nxt && !near->hole_rtx &&
-	       !((f->dir[0].flags | f->dir[1].flags) & MTS_F_FIN) &&
-	       tick_before(now - f->t_first, cfg->young_ticks);
+	       !((f->dir[0].flags | f->dir[1].flags) & MTS_F_FIN);
 }
 
 static enum mts_verdict assess_dir(const struct mts_corr_cfg *cfg, int family,
