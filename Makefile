@@ -44,7 +44,7 @@ APP   := $(OUTPUT)/mtuscope
 UNIT  := $(OUTPUT)/test_correlator
 BPFT  := $(OUTPUT)/test_bpf
 BENCH := $(OUTPUT)/bench_bpf
-BENCH_TOOLS := $(addprefix $(OUTPUT)/,bench_corr bench_gen bench_sweep stats_on empty_tc)
+BENCH_TOOLS := $(addprefix $(OUTPUT)/,bench_corr bench_gen bench_sweep stats_on empty_tc jit_prof)
 
 .PHONY: all check test-unit test-bpf bench demo install clean
 .DELETE_ON_ERROR:
@@ -104,7 +104,7 @@ $(OUTPUT)/bench_corr: $(OUTPUT)/bench/bench_corr.o $(OUTPUT)/user/correlator.o
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(CFLAGS) $^ $(LDLIBS) -o $@
 
-$(OUTPUT)/bench_gen $(OUTPUT)/bench_sweep $(OUTPUT)/stats_on $(OUTPUT)/empty_tc: $(OUTPUT)/%: $(OUTPUT)/bench/%.o
+$(OUTPUT)/bench_gen $(OUTPUT)/bench_sweep $(OUTPUT)/stats_on $(OUTPUT)/empty_tc $(OUTPUT)/jit_prof: $(OUTPUT)/%: $(OUTPUT)/bench/%.o
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(CFLAGS) $^ $(LDLIBS) -o $@
 

@@ -15,4 +15,4 @@ apt-get install -y -qq --no-install-recommends \
 	libmicrohttpd-dev libncurses-dev libcurl4-openssl-dev libpcap-dev curl tmux prometheus systemd \
 	iproute2 iptables nftables procps kmod \
 	wireguard-go wireguard-tools socat iperf3 tcpdump iputils-ping jq groff-base \
-	python3 strace man-db dropbear-bin rsync openssh-client openssh-sftp-server >/dev/null
+	python3 strace linux-perf man-db dropbear-bin rsync openssh-client openssh-sftp-server >/dev/null

@@ -13,6 +13,7 @@
 #   ifaces      64 interfaces attached at once, traffic on one pair vs on all: ns per run
 #   corr        correlator throughput, flow records judged per second (build/bench_corr)
 #   live        ns per run of the attached programs while iperf3 runs (BPF run-time stats)
+#   profile     perf samples inside the programs while iperf3 runs, by source line (build/jit_prof)
 #   throughput  iperf3 TCP 1 stream, TCP 4 streams, UDP 64-byte datagrams; nothing attached
 #               vs mtuscope vs tcpdump, interleaved rounds, medians and ratios
 #   daemon      the daemon's CPU and RSS with 100k live flows (build/bench_gen), kernel
@@ -37,12 +38,12 @@ MTS=${BENCH_MTS:-$B/mtuscope}		# BENCH_MTS: another build, for an A/B run
 OUT_DIR=${BENCH_OUT_DIR:-$B}
 OUT=$OUT_DIR/bench.json
 QUICK=${BENCH_QUICK:-0}
-SECTIONS=${BENCH_SECTIONS:-bpf startup ifaces corr live throughput daemon big scale}
+SECTIONS=${BENCH_SECTIONS:-bpf startup ifaces corr live profile throughput daemon big scale}
 LAB_IS_UP=
 
 if [ "$QUICK" = 1 ]; then
 	ROUNDS=1 IPERF_S=1 CORR_SIZES="1000" NFLOWS=1000 CPU_WINDOW_S=1 SWEEP_ROUNDS=2
-	SCALE_CAP=1024 SCALE_CHURN=4096 SCALE_STEP=32 SCALE_RATE=4000 LIVE_S=1 LIVE_ROUNDS=2 SUSPECT_EVERY=0.3
+	SCALE_CAP=1024 SCALE_CHURN=4096 SCALE_STEP=32 SCALE_RATE=4000 LIVE_S=1 LIVE_ROUNDS=2 SUSPECT_EVERY=0.3 PROFILE_S=1
 	BIG_SLOTS=16384 BIG_FLOWS=15000 IFACES_ROUNDS=1 IFACES_S=1 IFACES_RATE=20000
 else
 	ROUNDS=21 IPERF_S=3 CORR_SIZES="10000 100000 1000000" NFLOWS=100000 CPU_WINDOW_S=10
@@ -516,6 +517,45 @@ section_live() {
 		live_stats_off_after_window: $off}' "$TMP/live.rows")"
 }
 
+# ------------------------------------------------------- 2b. profile
+
+# Where the live cost goes: perf samples of both CPUs while traffic runs,
+# mapped to source lines through the programs' jited line info.
+section_profile() {
+	section "Where the live cost goes (perf samples by source line)" \
+		"method: mtuscope watch on both veth ends (TCX); per workload one iperf3 run of ${PROFILE_S} s (TCP 1 stream, client and server on CPU 0; UDP 64 B, sender CPU 0) under perf record -a -e cpu-clock -F 20000 (both CPUs; this VM has no PMU); build/jit_prof maps each sample inside a program to the source line its JIT code was emitted for (jited line info + the program's BTF); share = of that program's samples, top lines; a sample lands just after the stalling instruction (skid), so a line's share is mostly the wait for the load just before it"
+	command -v perf >/dev/null || die "perf not found (tools/deps.sh installs linux-perf)"
+	local wa wb w ids data=$TMP/perf.data out
+	watch_start "$NS_A" "$IF_A" "$TMP/prof.a.json"
+	wa=$WPID
+	watch_start "$NS_B" "$IF_B" "$TMP/prof.b.json"
+	wb=$WPID
+	ids=$({ label_progs "$wa" "$IF_A"; label_progs "$wb" "$IF_B"; } | awk '{ print $1 }' | tr '\n' ' ')
+	: >"$TMP/prof.rows"
+	for w in single udp; do
+		local args=(-A "0,0")
+		[ "$w" = udp ] && args=(-A "0,1" -u -l 64 -b 0)
+		perf record -q -a -e cpu-clock -F 20000 -o "$data" -- \
+			ip netns exec "$NS_A" iperf3 -c "$IP_B" -t "$PROFILE_S" "${args[@]}" >/dev/null 2>"$TMP/perf.err" ||
+			die "perf record ($w) failed: $(head -c 300 "$TMP/perf.err")"
+		# shellcheck disable=SC2086
+		out=$(perf script -i "$data" -F ip,sym 2>/dev/null | "$B/jit_prof" --top 8 $ids) ||
+			die "jit_prof ($w) failed"
+		jq -c --arg w "$w" '. + {workload: $w}' <<<"$out" >>"$TMP/prof.rows"
+	done
+	bg_stop "$wa"
+	bg_stop "$wb"
+	printf '%-8s %-12s %6s  %-18s %s\n' workload program share line source
+	jq -r '.workload as $w | .programs | group_by(.name)[] | . as $g
+		| ([$g[].samples] | add) as $n
+		| [$g[].lines[]] | group_by(.at) | map({at: .[0].at, source: .[0].source, pct: (map(.pct) | add / ($g | length))})
+		| sort_by(-.pct) | .[:8][] | [$w, $g[0].name, (.pct * 10 | round / 10), .at, (.source | gsub("^\\s+"; "") | .[:60])] | @tsv' \
+		"$TMP/prof.rows" | while IFS=$'\t' read -r w n pct at src; do
+			printf '%-8s %-12s %5s%%  %-18s %s\n' "$w" "$n" "$pct" "$at" "$src"
+		done
+	part profile "$(jq -s -c '{profile: ., profile_method: "perf record -a -e cpu-clock during iperf3; build/jit_prof: samples by source line through jited line info"}' "$TMP/prof.rows")"
+}
+
 # ------------------------------------------------------- 3. throughput
 
 attach() {	# none|empty|mtuscope|tcpdump -> ATTACHED (pids)
@@ -882,7 +922,7 @@ scale_churn() {
 main() {
 	[ "$(id -u)" = 0 ] || die "needs root (BPF, network namespaces): sudo make bench"
 	local f
-	for f in "$MTS" "$B/bench_bpf" "$B/bench_corr" "$B/bench_gen" "$B/bench_sweep" "$B/stats_on" "$B/empty_tc"; do
+	for f in "$MTS" "$B/bench_bpf" "$B/bench_corr" "$B/bench_gen" "$B/bench_sweep" "$B/stats_on" "$B/empty_tc" "$B/jit_prof"; do
 		[ -x "$f" ] || die "$f missing: run make bench (it builds them)"
 	done
 	for f in iperf3 tcpdump bpftool jq curl ip ss; do
@@ -906,7 +946,7 @@ main() {
 	for sec in $SECTIONS; do
 		case $sec in
 		bpf | corr | startup | ifaces) ;;
-		live | throughput | daemon | big | scale) [ -n "$LAB_IS_UP" ] || lab_up ;;
+		live | profile | throughput | daemon | big | scale) [ -n "$LAB_IS_UP" ] || lab_up ;;
 		*) die "unknown section '$sec' in BENCH_SECTIONS" ;;
 		esac
 		"section_$sec"
