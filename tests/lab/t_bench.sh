@@ -49,7 +49,7 @@ required="added_ns_tcp_existing added_ns_other added_ns_new_flow throughput_rati
 	throughput_ratio_vs_empty_multi throughput_ratio_vs_empty_udp_small live_ns_over_empty_tcp
 	live_ns_over_empty_udp_small startup_s_1_tc startup_s_64_tc attach_ms_per_iface_tc
 	attach_ms_runtime daemon_cpu_pct_big daemon_cpu_pct_big_10x bytes_per_flow_big count_ms_big sweep_ms_big
-	ifaces_ns_per_run_one_busy ifaces_ns_per_run_all_busy ifaces_cost_ratio_all_vs_one"
+	ifaces_ns_per_run_one_busy ifaces_ns_per_run_all_busy ifaces_cost_ratio_all_vs_one daemon_cpu_pct_empty"
 bad=
 for k in $required; do
 	jq -e --arg k "$k" '.[$k] | type == "number"' "$J" >/dev/null 2>&1 || bad="$bad $k"
@@ -82,17 +82,20 @@ why=$(jq -r '
 	  (if .attach_ms_runtime <= 0 then "attach_ms_runtime \(.attach_ms_runtime)" else empty end),
 	  (if ([.live_rows[] | select(.workload == "single" and .runs > 0)] | length) < 4 then "a program never ran" else empty end),
 	  (if .throughput_ratio_single <= 0 or .tcpdump_ratio_single <= 0 then "ratios" else empty end),
-	  (if [.daemon_rows[] | select(.row | endswith("suspect")) | .flows_under_watch] | max < 1 then "the resending flows never came under watch" else empty end)
+	  (if [.daemon_rows[] | select(.row | endswith("suspect")) | .flows_under_watch] | max < 1 then "the resending flows never came under watch" else empty end),
+	  # The profile found the four programs and mapped TCP samples into them.
+	  (if ([.profile[]? | select(.workload == "single") | .programs[] | select(.samples > 0 and (.lines | length) > 0)] | length) < 4
+	   then "profile: samples in fewer than 4 programs" else empty end)
 	] | join("; ")' "$J" 2>&1)
 if [ -z "$why" ]; then ok bench-json-sane; else fail bench-json-sane "$why"; fi
 
 # The tables, each with its method.
 bad=
-for h in "BPF programs per packet" "Correlator throughput" "Live cost" "Throughput over a veth" \
+for h in "BPF programs per packet" "Correlator throughput" "Live cost" "Where the live cost goes" "Throughput over a veth" \
 	"Daemon with" "Flow table full" "Summary"; do
 	grep -q "^=== $h" "$TMP/bench.out" || bad="$bad '$h'"
 done
-[ "$(grep -c '^method: ' "$TMP/bench.out")" -ge 7 ] || bad="$bad method-lines"
+[ "$(grep -c '^method: ' "$TMP/bench.out")" -ge 8 ] || bad="$bad method-lines"
 grep -q 'ratio' "$TMP/bench.out" || bad="$bad ratio-column"
 if [ -z "$bad" ]; then ok bench-tables; else fail bench-tables "missing:$bad"; fi
 
