@@ -22,8 +22,10 @@ VERSION  := $(shell git describe --always --dirty 2>/dev/null || echo 0.1)
 DEPFLAGS  = -MMD -MP
 BPF_CFLAGS := -g -O2 -target bpf -mcpu=v3 -D__TARGET_ARCH_$(ARCH) -Wall -Wextra \
 	      -Wno-unused-parameter -Iinclude -idirafter /usr/include/$(TRIPLET)
+# CFLAGS is the builder's (make CFLAGS='-O1 -fsanitize=address'); what the
+# tree needs is added to it either way.
 CFLAGS   ?= -O2 -g
-CFLAGS   += -std=gnu11 -Wall -Wextra -Iinclude -I$(OUTPUT) -Iuser -Itests \
+override CFLAGS += -std=gnu11 -Wall -Wextra -Iinclude -I$(OUTPUT) -Iuser -Itests \
 	    -DMTS_VERSION='"$(VERSION)"' $(shell pkg-config --cflags json-c)
 LDLIBS   := $(shell pkg-config --libs libbpf json-c libmicrohttpd ncursesw libcurl libpcap) -lelf -lz -lpthread
 
@@ -112,7 +114,7 @@ $(OUTPUT)/bench_gen $(OUTPUT)/bench_sweep $(OUTPUT)/stats_on $(OUTPUT)/empty_tc 
 bench: $(APP) $(BENCH) $(BENCH_TOOLS)
 	$(Q)tools/bench/run.sh
 
-check: $(APP) $(UNIT) $(BPFT) $(OUTPUT)/other_tool.bpf.o
+check: $(APP) $(UNIT) $(BPFT) $(OUTPUT)/other_tool.bpf.o $(OUTPUT)/empty_tc
 	$(Q)tests/run.sh
 
 test-unit: $(UNIT)

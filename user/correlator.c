@@ -421,3 +421,27 @@ void mts_apply_probe(struct mts_assessment *a, int family, const struct mts_prob
 		a->wall_low = a->wall_high = a->advice_mtu = a->advice_mss = 0;
 	}
 }
+
+bool mts_blind_update(struct mts_blind *b, __u64 ours, __u64 kernel, double now)
+{
+	bool was = b->blind;
+
+	if (!b->primed || kernel < b->kernel) {
+		/* The first reading, or the device's counters restarted (a
+		 * 32-bit one wraps at 4G packets): a new baseline. */
+		*b = (struct mts_blind){ .ours = ours, .kernel = kernel, .since = now,
+					 .primed = true, .blind = was };
+		return false;
+	}
+	b->missed += kernel - b->kernel;
+	b->kernel = kernel;
+	if (ours != b->ours) {
+		b->ours = ours;
+		b->missed = 0;
+		b->since = now;
+		b->blind = false;
+	} else if (b->missed >= MTS_BLIND_PKTS && (now - b->since) * 1000 >= MTS_BLIND_MS) {
+		b->blind = true;
+	}
+	return b->blind != was;
+}

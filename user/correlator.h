@@ -110,4 +110,27 @@ const char *mts_verdict_name(enum mts_verdict v);
 /* The MTU and MSS to advise when packets up to low arrive and high do not. */
 void mts_advise(int family, unsigned low, unsigned high, unsigned *mtu, unsigned *mss);
 
+/*
+ * A hook we cannot see through: another program ahead of ours on the same
+ * hook (a tc filter at a lower priority, a TCX program before ours) that
+ * returns OK, PASS or SHOT ends the chain, and ours never runs. Told from
+ * outside: the interface's own packet counter moves while the hook's stays.
+ * Fed the two running totals every second or so; blind once the kernel
+ * counted MTS_BLIND_PKTS packets over MTS_BLIND_MS with none of them seen,
+ * seeing again at the first packet the hook counts.
+ */
+#define MTS_BLIND_PKTS	10
+#define MTS_BLIND_MS	2000
+
+struct mts_blind {
+	__u64 ours, kernel;	/* the totals last fed */
+	__u64 missed;		/* kernel packets since ours last moved */
+	double since;		/* when ours last moved, or we started (s) */
+	bool primed, blind;
+};
+
+/* true when blind changed. kernel: the device's rx (ingress) or tx (egress)
+ * packets, 32 bits wide or 64; ours: the hook's packet counter. */
+bool mts_blind_update(struct mts_blind *b, __u64 ours, __u64 kernel, double now);
+
 #endif

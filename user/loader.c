@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+#include <dirent.h>
 #include <errno.h>
 #include <pthread.h>
 #include <linux/capability.h>
@@ -26,9 +27,12 @@
 /* Debian's libbpf 1.1 and UAPI headers predate TCX (kernel 6.6). */
 #define MTS_BPF_TCX_INGRESS	46
 #define MTS_BPF_TCX_EGRESS	47
+#define MTS_BPF_F_BEFORE	(1U << 3)	/* no relative program: the first */
 
-/* Where our cls_bpf filters live in the clsact fallback: fixed, so a new
- * run replaces what a killed one left instead of stacking a second copy. */
+/* Our cls_bpf filters in the clsact fallback: a fixed handle, so a new run
+ * finds what a killed one left (and replaces it) instead of stacking a
+ * second copy; the priority ahead of other filters (attach_tc()), or this
+ * one on a hook of our own. */
 #define MTS_TC_HANDLE		0x6d7473	/* "mts" */
 #define MTS_TC_PRIO		0xc0de
 
@@ -89,11 +93,38 @@ static int iface_type(const char *name)
 }
 
 /*
- * Count the filters on a clsact hook, ours and others', via an
- * RTM_GETTFILTER dump (libbpf has no way to list them). A dump also reports
- * one header entry per priority with handle 0; only real filters carry one.
+ * What a clsact hook holds, via an RTM_GETTFILTER dump (libbpf has no way to
+ * list filters): ours (handle MTS_TC_HANDLE, at whatever priority a run
+ * took) with its priority and program, and everyone else's, with the lowest
+ * priority among them (the first to run). A dump also reports one header
+ * entry per priority with handle 0; only real filters carry one.
  */
-static int tc_count_filters(int ifindex, __u32 parent, int *ours, int *others)
+struct tc_hook_scan {
+	int ours, others;
+	__u32 our_prio, our_prog;	/* the last of ours listed */
+	__u32 first_prio;		/* of the others' (0: none) */
+};
+
+static __u32 tc_filter_prog(const struct nlmsghdr *nh)
+{
+	const struct tcmsg *t = NLMSG_DATA(nh);
+	const struct rtattr *a = (const void *)((const char *)t + NLMSG_ALIGN(sizeof(*t)));
+	int len = nh->nlmsg_len - NLMSG_LENGTH(sizeof(*t));
+
+	for (; RTA_OK(a, len); a = RTA_NEXT(a, len)) {
+		const struct rtattr *o = RTA_DATA(a);
+		int olen = RTA_PAYLOAD(a);
+
+		if (a->rta_type != TCA_OPTIONS)
+			continue;
+		for (; RTA_OK(o, olen); o = RTA_NEXT(o, olen))
+			if (o->rta_type == TCA_BPF_ID && RTA_PAYLOAD(o) >= sizeof(__u32))
+				return *(const __u32 *)RTA_DATA(o);
+	}
+	return 0;
+}
+
+static int tc_scan_hook(int ifindex, __u32 parent, struct tc_hook_scan *out)
 {
 	struct {
 		struct nlmsghdr n;
@@ -106,10 +137,10 @@ static int tc_count_filters(int ifindex, __u32 parent, int *ours, int *others)
 		.t.tcm_ifindex = ifindex,
 		.t.tcm_parent = parent,
 	};
-	char buf[16384];
+	char buf[16384] __attribute__((aligned(NLMSG_ALIGNTO)));
 	int sk, rc = 0;
 
-	*ours = *others = 0;
+	memset(out, 0, sizeof(*out));
 	sk = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
 	if (sk < 0)
 		return -errno;
@@ -127,6 +158,7 @@ static int tc_count_filters(int ifindex, __u32 parent, int *ours, int *others)
 		}
 		for (nh = (void *)buf; NLMSG_OK(nh, len); nh = NLMSG_NEXT(nh, len)) {
 			struct tcmsg *t = NLMSG_DATA(nh);
+			__u32 prio = t->tcm_info >> 16;
 
 			if (nh->nlmsg_type == NLMSG_DONE)
 				goto out;
@@ -136,10 +168,15 @@ static int tc_count_filters(int ifindex, __u32 parent, int *ours, int *others)
 			}
 			if (nh->nlmsg_type != RTM_NEWTFILTER || !t->tcm_handle)
 				continue;
-			if (t->tcm_handle == MTS_TC_HANDLE && t->tcm_info >> 16 == MTS_TC_PRIO)
-				(*ours)++;
-			else
-				(*others)++;
+			if (t->tcm_handle == MTS_TC_HANDLE) {
+				out->ours++;
+				out->our_prio = prio;
+				out->our_prog = tc_filter_prog(nh);
+			} else {
+				out->others++;
+				if (!out->first_prio || prio < out->first_prio)
+					out->first_prio = prio;
+			}
 		}
 	}
 out:
@@ -147,43 +184,122 @@ out:
 	return rc;
 }
 
+static __u32 tc_parent(int dir)
+{
+	return TC_H_MAKE(TC_H_CLSACT, dir ? TC_H_MIN_EGRESS : TC_H_MIN_INGRESS);
+}
+
 /* Filters on either clsact hook: ours (*ours) and everyone else's (return). */
 static int tc_filters(int ifindex, int *ours)
 {
-	int o1, o2, x1, x2;
+	struct tc_hook_scan in, eg;
 
-	if (tc_count_filters(ifindex, TC_H_MAKE(TC_H_CLSACT, TC_H_MIN_INGRESS), &o1, &x1) ||
-	    tc_count_filters(ifindex, TC_H_MAKE(TC_H_CLSACT, TC_H_MIN_EGRESS), &o2, &x2))
+	if (tc_scan_hook(ifindex, tc_parent(0), &in) || tc_scan_hook(ifindex, tc_parent(1), &eg))
 		return -1;	/* cannot tell: treat the qdisc as someone else's */
-	*ours = o1 + o2;
-	return x1 + x2;
+	*ours = in.ours + eg.ours;
+	return in.others + eg.others;
 }
 
-static int attach_tc(struct mts_iface *ifc, int dir, int prog_fd)
+/* A process other than this one holding program id (by an fd of it), or 0:
+ * a live run's filter, not one a killed run left behind. */
+static pid_t prog_holder(__u32 id)
+{
+	char want[32], line[64], path[64];
+	pid_t self = getpid(), found = 0;
+	struct dirent *p, *f;
+	DIR *proc = opendir("/proc"), *fds;
+
+	snprintf(want, sizeof(want), "prog_id:\t%u\n", id);
+	while (proc && !found && (p = readdir(proc))) {
+		pid_t pid = atoi(p->d_name);
+
+		if (pid <= 0 || pid == self)
+			continue;
+		snprintf(path, sizeof(path), "/proc/%d/fdinfo", pid);
+		fds = opendir(path);
+		while (fds && !found && (f = readdir(fds))) {
+			FILE *in;
+
+			if (f->d_name[0] == '.')
+				continue;
+			snprintf(path, sizeof(path), "/proc/%d/fdinfo/%.16s", pid, f->d_name);
+			in = fopen(path, "re");
+			while (in && fgets(line, sizeof(line), in))
+				if (!strcmp(line, want)) {
+					found = pid;
+					break;
+				}
+			if (in)
+				fclose(in);
+		}
+		if (fds)
+			closedir(fds);
+	}
+	if (proc)
+		closedir(proc);
+	return found;
+}
+
+/*
+ * Our filter on one clsact hook, ahead of everyone else's (the lowest
+ * priority runs first; one that returns OK or SHOT ends the chain, and ours
+ * after it would never run), or at MTS_TC_PRIO on a hook of our own. A
+ * filter of ours that a live run holds is that run's: refused, never taken
+ * over; one a killed run left is replaced.
+ */
+static int attach_tc(struct mts_iface *ifc, int dir, int prog_fd, char *err, size_t errlen)
 {
 	LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = ifc->ifindex,
 		    .attach_point = dir ? BPF_TC_EGRESS : BPF_TC_INGRESS);
-	LIBBPF_OPTS(bpf_tc_opts, opts, .handle = MTS_TC_HANDLE, .priority = MTS_TC_PRIO,
-		    .prog_fd = prog_fd, .flags = BPF_TC_F_REPLACE);
-	int err;
+	LIBBPF_OPTS(bpf_tc_opts, opts, .handle = MTS_TC_HANDLE, .prog_fd = prog_fd);
+	const char *hook_name = dir ? "egress" : "ingress";
+	struct tc_hook_scan sc;
+	bool only_ours = false;
+	int rc, ours = 0;
 
-	err = bpf_tc_hook_create(&hook);
-	if (!err) {
-		ifc->qdisc_created = true;
-	} else if (err == -EEXIST) {
-		int ours = 0;
-
-		/* A qdisc holding nothing but a killed run's filters was made
-		 * by that run: ours to remove when we leave. */
-		if (dir == 0 && tc_filters(ifc->ifindex, &ours) == 0 && ours > 0)
-			ifc->qdisc_created = true;
-	} else {
-		return err;
+	rc = bpf_tc_hook_create(&hook);
+	if (rc && rc != -EEXIST) {
+		ERR("attaching to %s %s (clsact) failed: %s", ifc->name, hook_name, strerror(-rc));
+		return rc;
 	}
-	err = bpf_tc_attach(&hook, &opts);
-	if (!err)
-		ifc->tc_attached[dir] = true;
-	return err;
+	if (!rc)
+		ifc->qdisc_created = true;
+	else if (dir == 0)
+		only_ours = tc_filters(ifc->ifindex, &ours) == 0 && ours > 0;
+	rc = tc_scan_hook(ifc->ifindex, tc_parent(dir), &sc);
+	if (rc) {
+		ERR("listing the %s %s filters failed: %s", ifc->name, hook_name, strerror(-rc));
+		return rc;
+	}
+	if (sc.ours) {
+		pid_t pid = sc.our_prog ? prog_holder(sc.our_prog) : 0;
+		LIBBPF_OPTS(bpf_tc_opts, stale, .handle = MTS_TC_HANDLE, .priority = sc.our_prio);
+
+		if (pid > 0) {
+			ERR("%s %s (clsact) is watched by another mtuscope (PID %d); stop it "
+			    "first, or watch through TCX links, which share the hook (--hook tcx)",
+			    ifc->name, hook_name, (int)pid);
+			return -EBUSY;
+		}
+		bpf_tc_detach(&hook, &stale);	/* a killed run's */
+	}
+	/* A qdisc holding nothing but a killed run's filters was made by that
+	 * run: ours to remove when we leave. */
+	if (only_ours)
+		ifc->qdisc_created = true;
+	opts.priority = sc.first_prio > 1 ? sc.first_prio - 1 : MTS_TC_PRIO;
+	if (sc.first_prio == 1)
+		fprintf(stderr, "mtuscope: %s %s: another filter holds the first priority (1); "
+			"ours runs after it, and a warning says so if it ends the chain\n",
+			ifc->name, hook_name);
+	rc = bpf_tc_attach(&hook, &opts);
+	if (rc) {
+		ERR("attaching to %s %s (clsact) failed: %s", ifc->name, hook_name, strerror(-rc));
+		return rc;
+	}
+	ifc->tc_attached[dir] = true;
+	ifc->tc_prio[dir] = opts.priority;
+	return 0;
 }
 
 static void detach_tc(struct mts_iface *ifc)
@@ -193,7 +309,7 @@ static void detach_tc(struct mts_iface *ifc)
 	for (int dir = 0; dir < 2; dir++) {
 		LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = ifc->ifindex,
 			    .attach_point = dir ? BPF_TC_EGRESS : BPF_TC_INGRESS);
-		LIBBPF_OPTS(bpf_tc_opts, opts, .handle = MTS_TC_HANDLE, .priority = MTS_TC_PRIO);
+		LIBBPF_OPTS(bpf_tc_opts, opts, .handle = MTS_TC_HANDLE, .priority = ifc->tc_prio[dir]);
 
 		if (ifc->tc_attached[dir])
 			bpf_tc_detach(&hook, &opts);
@@ -218,9 +334,13 @@ static int attach_iface(const struct mts_loader *L, struct mts_iface *ifc, enum 
 	int rc;
 
 	if (want != MTS_HOOK_TC) {
+		/* At the head of the hook's programs: one ahead of ours that
+		 * returns TCX_PASS or TCX_DROP would end the chain before us. */
+		LIBBPF_OPTS(bpf_link_create_opts, head, .flags = MTS_BPF_F_BEFORE);
+
 		for (int dir = 0; dir < 2; dir++) {
 			rc = bpf_link_create(fds[dir], ifc->ifindex,
-					     (enum bpf_attach_type)types[dir], NULL);
+					     (enum bpf_attach_type)types[dir], &head);
 			if (rc < 0) {
 				rc = -errno;
 				break;
@@ -245,12 +365,9 @@ static int attach_iface(const struct mts_loader *L, struct mts_iface *ifc, enum 
 		}
 	}
 	for (int dir = 0; dir < 2; dir++) {
-		rc = attach_tc(ifc, dir, fds[dir]);
-		if (rc) {
-			ERR("attaching to %s %s (clsact) failed: %s", ifc->name,
-			    dir ? "egress" : "ingress", strerror(-rc));
+		rc = attach_tc(ifc, dir, fds[dir], err, errlen);
+		if (rc)
 			return rc;
-		}
 	}
 	ifc->hook = MTS_HOOK_TC;
 	return 0;

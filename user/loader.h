@@ -39,6 +39,7 @@ struct mts_iface {
 	enum mts_hook hook;	/* how it is attached */
 	int link_fd[2];		/* TCX links: ingress, egress */
 	bool tc_attached[2];
+	__u32 tc_prio[2];	/* the clsact priority each filter took */
 	bool qdisc_created;	/* we made the clsact qdisc */
 	double attach_ms;	/* registering and attaching it took (no load: the
 				 * programs are shared) */

@@ -70,6 +70,21 @@ void mts_json_attach(FILE *f, double ts, const struct mts_iface_report *ifr)
 	emit(f, o);
 }
 
+void mts_json_hook(FILE *f, double ts, const struct mts_hook_report *h)
+{
+	json_object *o = event_new("warning", ts);
+
+	json_object_object_add(o, "warning", json_object_new_string(h->blind ? "hook-blind" : "hook-seeing"));
+	json_object_object_add(o, "iface", json_object_new_string(h->iface));
+	json_object_object_add(o, "direction", json_object_new_string(h->direction));
+	json_object_object_add(o, "blind", json_object_new_boolean(h->blind));
+	if (h->blind) {
+		add_int(o, "missed_packets", h->missed);
+		json_object_object_add(o, "seconds", json_object_new_double(h->seconds));
+	}
+	emit(f, o);
+}
+
 void mts_json_verdict(FILE *f, const struct mts_report *r)
 {
 	json_object *o = event_new("verdict", r->ts);

@@ -88,6 +88,15 @@ void mts_prom_render(FILE *f, const struct mts_state *s)
 
 	for (size_t i = 0; i < sizeof(families) / sizeof(families[0]); i++)
 		family_out(f, &families[i], s);
+	header(f, "hook_blind", "gauge", "1 while the interface passes packets the hook's program never sees "
+	       "(another program ahead of it ends the chain)");
+	for (int i = 0; i < s->n_ifs; i++)
+		for (int dir = 0; dir < 2; dir++) {
+			fprintf(f, "mtuscope_hook_blind{interface=\"");
+			label_value(f, s->ifs[i].name);
+			fprintf(f, "\",direction=\"%s\"} %d\n", dir ? "egress" : "ingress",
+				s->ifs[i].blind[dir]);
+		}
 
 	mts_model_tally(s->m, tally);
 	header(f, "flows", "gauge", "Flows under watch by current verdict");

@@ -38,6 +38,19 @@ void mts_text_attach(FILE *f, const struct mts_iface_report *ifr)
 	fflush(f);
 }
 
+void mts_text_hook(FILE *f, const struct mts_hook_report *h)
+{
+	if (h->blind)
+		fprintf(f, "warning: %s %s: blind: the interface counted %llu packets in %.0f s and "
+			"mtuscope's program saw none; a program ahead of it ends the chain (a tc "
+			"filter or TCX program that returns OK, PASS or SHOT, or XDP drops them): "
+			"tc filter show dev %s %s; bpftool net show dev %s\n", h->iface, h->direction,
+			h->missed, h->seconds, h->iface, h->direction, h->iface);
+	else
+		fprintf(f, "%s %s: seeing packets again\n", h->iface, h->direction);
+	fflush(f);
+}
+
 void mts_text_verdict(FILE *f, const struct mts_report *r)
 {
 	const struct mts_track *t = r->t;

@@ -28,6 +28,16 @@ struct mts_iface_report {
 	int l3;
 	double attach_ms;	/* registering and attaching it took */
 	struct mts_counters in, out;
+	bool blind[2];		/* ingress, egress: packets pass that the hook never sees */
+};
+
+/* A hook whose program misses its interface's packets (blind: another
+ * program ahead of it ends the chain), or sees them again. */
+struct mts_hook_report {
+	const char *iface, *direction;
+	bool blind;
+	unsigned long long missed;	/* packets the interface counted meanwhile */
+	double seconds;			/* ... over this long */
 };
 
 struct mts_summary {
@@ -49,6 +59,9 @@ void mts_json_start(FILE *f, double ts, const struct mts_iface_report *ifs, int 
 void mts_json_attach(FILE *f, double ts, const struct mts_iface_report *ifr);
 void mts_text_attach(FILE *f, const struct mts_iface_report *ifr);
 void mts_json_verdict(FILE *f, const struct mts_report *r);
+/* A warning event: a hook blind, or seeing again. */
+void mts_json_hook(FILE *f, double ts, const struct mts_hook_report *h);
+void mts_text_hook(FILE *f, const struct mts_hook_report *h);
 void mts_json_summary(FILE *f, const struct mts_summary *s);
 
 #endif

@@ -22,6 +22,7 @@
 #include <linux/udp.h>
 #include <pcap/pcap.h>
 #include <pcap/sll.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -52,6 +53,30 @@ struct seg_info {
 	unsigned peer_mss;	/* MSS the receiving end announced */
 	bool used;
 };
+
+/* Header fields by byte offset: a capture's packets sit at any alignment
+ * (after a 14-byte Ethernet header, say), so never through a struct. */
+static unsigned rd16(const unsigned char *p)
+{
+	return p[0] << 8 | p[1];
+}
+
+static __u32 rd32(const unsigned char *p)
+{
+	return (__u32)p[0] << 24 | p[1] << 16 | p[2] << 8 | p[3];
+}
+
+static void wr16(unsigned char *p, unsigned v)
+{
+	p[0] = v >> 8;
+	p[1] = v;
+}
+
+static void wr32(unsigned char *p, __u32 v)
+{
+	wr16(p, v >> 16);
+	wr16(p + 2, v);
+}
 
 #define SEG_BITS	12
 #define SEG_SLOTS	(1u << SEG_BITS)	/* directions remembered; more only loses the hint */
@@ -92,31 +117,27 @@ static bool l3_of(const unsigned char *p, size_t len, struct l3 *o)
 	if (len < 1)
 		return false;
 	if (p[0] >> 4 == 4) {
-		const struct iphdr *ip = (const void *)p;
-
-		if (len < sizeof(*ip) || ip->ihl < 5 || len < ip->ihl * 4u)
+		iphl = (p[0] & 15) * 4u;
+		if (len < sizeof(struct iphdr) || iphl < sizeof(struct iphdr) || len < iphl)
 			return false;
-		iphl = ip->ihl * 4;
-		o->ip_len = ntohs(ip->tot_len);
-		o->proto = ip->protocol;
+		o->ip_len = rd16(p + 2);		/* tot_len */
+		o->proto = p[9];
 		o->family = 4;
-		if (ip->frag_off & htons(0x1fff))
+		if (rd16(p + 6) & 0x1fff)
 			o->proto = -1;		/* a later fragment: no transport header */
 	} else if (p[0] >> 4 == 6) {
-		const struct ipv6hdr *ip6 = (const void *)p;
-
-		if (len < sizeof(*ip6))
+		if (len < sizeof(struct ipv6hdr))
 			return false;
-		iphl = sizeof(*ip6);
-		o->ip_len = sizeof(*ip6) + ntohs(ip6->payload_len);
-		o->proto = ip6->nexthdr;	/* extension headers: never split */
+		iphl = sizeof(struct ipv6hdr);
+		o->ip_len = sizeof(struct ipv6hdr) + rd16(p + 4);	/* payload_len */
+		o->proto = p[6];		/* nexthdr; extension headers: never split */
 		o->family = 6;
 	} else {
 		return false;
 	}
 	o->hdrs = iphl;
 	if (o->proto == IPPROTO_TCP && len >= iphl + sizeof(struct tcphdr))
-		o->hdrs += ((const struct tcphdr *)(p + iphl))->doff * 4;
+		o->hdrs += (p[iphl + 12] >> 4) * 4;	/* doff */
 	else if (o->proto == IPPROTO_UDP)
 		o->hdrs += sizeof(struct udphdr);
 	else
@@ -128,7 +149,7 @@ static struct seg_info *seg_find(struct feed *fd, const unsigned char *p, const 
 				 bool reverse)
 {
 	struct seg_key k = { .family = l->family };
-	const __u16 *ports = (const void *)(p + (l->family == 4 ? (p[0] & 15) * 4u : 40));
+	const unsigned char *ports = p + (l->family == 4 ? (p[0] & 15) * 4u : 40);
 	size_t alen = l->family == 4 ? 4 : 16, soff = l->family == 4 ? 12 : 8;
 	__u64 w[5];
 	__u32 h;
@@ -137,8 +158,8 @@ static struct seg_info *seg_find(struct feed *fd, const unsigned char *p, const 
 		return NULL;
 	memcpy(reverse ? k.dst : k.src, p + soff, alen);
 	memcpy(reverse ? k.src : k.dst, p + soff + alen, alen);
-	k.sport = reverse ? ports[1] : ports[0];
-	k.dport = reverse ? ports[0] : ports[1];
+	memcpy(&k.sport, ports + (reverse ? 2 : 0), 2);
+	memcpy(&k.dport, ports + (reverse ? 0 : 2), 2);
 	_Static_assert(sizeof(k) == sizeof(w), "seg_key is five words");
 	memcpy(w, &k, sizeof(w));
 	h = mts_flow_set_words(w, SEG_BITS);	/* the flow table's own hash */
@@ -160,11 +181,10 @@ static struct seg_info *seg_find(struct feed *fd, const unsigned char *p, const 
 static void seg_learn(struct feed *fd, const unsigned char *p, const struct l3 *l)
 {
 	unsigned iphl = l->family == 4 ? (p[0] & 15) * 4u : sizeof(struct ipv6hdr);
-	const struct tcphdr *th = (const void *)(p + iphl);
-	const unsigned char *o = (const unsigned char *)(th + 1), *end = p + l->hdrs;
+	const unsigned char *o = p + iphl + sizeof(struct tcphdr), *end = p + l->hdrs;
 	struct seg_info *s;
 
-	if (th->syn) {
+	if (p[iphl + 13] & 0x02) {		/* SYN */
 		/* Its MSS option bounds what the other end will send. */
 		while (o + 1 < end && *o != 0) {
 			if (*o == 1) {
@@ -202,18 +222,19 @@ static void set_len(unsigned char *p, const struct l3 *l, unsigned ip_len)
 	unsigned iphl = l->family == 4 ? (p[0] & 15) * 4u : sizeof(struct ipv6hdr);
 
 	if (l->family == 4)
-		((struct iphdr *)p)->tot_len = htons(ip_len);
+		wr16(p + 2, ip_len);				/* tot_len */
 	else
-		((struct ipv6hdr *)p)->payload_len = htons(ip_len - sizeof(struct ipv6hdr));
+		wr16(p + 4, ip_len - sizeof(struct ipv6hdr));	/* payload_len */
 	if (l->proto == IPPROTO_UDP)
-		((struct udphdr *)(p + iphl))->len = htons(ip_len - iphl);
+		wr16(p + iphl + 4, ip_len - iphl);		/* UDP length */
 }
 
 /* One L3 packet (p, caplen bytes, ethertype proto) through the programs. */
 static void feed_l3(struct feed *fd, __u16 proto, const unsigned char *p, size_t caplen,
 		    int outgoing, __u64 ns)
 {
-	unsigned char frame[ETH_HLEN + FEED_BYTES];
+	/* Aligned for the Ethernet header written through its struct. */
+	unsigned char frame[ETH_HLEN + FEED_BYTES] __attribute__((aligned(8)));
 	struct ethhdr *eth = (void *)frame;
 	unsigned char *l3p = frame + ETH_HLEN;
 	size_t n = caplen < FEED_BYTES ? caplen : FEED_BYTES;
@@ -224,7 +245,7 @@ static void feed_l3(struct feed *fd, __u16 proto, const unsigned char *p, size_t
 	eth->h_dest[0] = eth->h_source[0] = 0x02;
 	eth->h_dest[5] = 2;
 	eth->h_source[5] = 1;
-	eth->h_proto = htons(proto);
+	wr16(frame + offsetof(struct ethhdr, h_proto), proto);
 	memcpy(l3p, p, n);
 
 	if (ip && l.ip_len > fd->mtu && (l.proto == IPPROTO_TCP || l.proto == IPPROTO_UDP) &&
@@ -232,7 +253,7 @@ static void feed_l3(struct feed *fd, __u16 proto, const unsigned char *p, size_t
 		/* A super-packet: its segments, of the sender's size. */
 		unsigned seg = seg_payload(fd, p, &l), payload = l.ip_len - l.hdrs;
 		unsigned iphl = l.family == 4 ? (p[0] & 15) * 4u : sizeof(struct ipv6hdr);
-		__u32 seq = l.proto == IPPROTO_TCP ? ntohl(((struct tcphdr *)(l3p + iphl))->seq) : 0;
+		__u32 seq = l.proto == IPPROTO_TCP ? rd32(l3p + iphl + 4) : 0;
 		__u8 flags = l.proto == IPPROTO_TCP ? l3p[iphl + 13] : 0;
 
 		fd->split++;
@@ -241,7 +262,7 @@ static void feed_l3(struct feed *fd, __u16 proto, const unsigned char *p, size_t
 
 			set_len(l3p, &l, l.hdrs + len);
 			if (l.proto == IPPROTO_TCP) {
-				((struct tcphdr *)(l3p + iphl))->seq = htonl(seq + off);
+				wr32(l3p + iphl + 4, seq + off);
 				/* FIN and PSH belong to the last segment only. */
 				l3p[iphl + 13] = off + len < payload ? flags & ~0x09 : flags;
 			}
@@ -278,7 +299,7 @@ static void feed_frame(struct feed *fd, int dlt, const unsigned char *d, size_t 
 			fd->short_++;
 			return;
 		}
-		proto = ntohs(((const struct ethhdr *)d)->h_proto);
+		proto = rd16(d + 12);			/* h_proto */
 		if (proto == ETH_P_8021Q || proto == ETH_P_8021AD || proto < ETH_P_802_3_MIN) {
 			/* VLAN tags (and anything else) as they are: the
 			 * programs parse Ethernet themselves. */
@@ -295,8 +316,8 @@ static void feed_frame(struct feed *fd, int dlt, const unsigned char *d, size_t 
 			fd->short_++;
 			return;
 		}
-		outgoing = ntohs(((const struct sll_header *)d)->sll_pkttype) == LINUX_SLL_OUTGOING;
-		proto = ntohs(((const struct sll_header *)d)->sll_protocol);
+		outgoing = rd16(d + offsetof(struct sll_header, sll_pkttype)) == LINUX_SLL_OUTGOING;
+		proto = rd16(d + offsetof(struct sll_header, sll_protocol));
 		d += SLL_HDR_LEN;
 		caplen -= SLL_HDR_LEN;
 		break;
@@ -306,7 +327,7 @@ static void feed_frame(struct feed *fd, int dlt, const unsigned char *d, size_t 
 			return;
 		}
 		outgoing = d[10] == LINUX_SLL_OUTGOING;
-		proto = d[0] << 8 | d[1];
+		proto = rd16(d);
 		d += 20;
 		caplen -= 20;
 		break;
@@ -331,8 +352,7 @@ int mts_replay(const struct mts_replay_opts *ro)
 {
 	char errbuf[PCAP_ERRBUF_SIZE] = "", err[512] = "";
 	struct mts_watch_opts o = { .json = ro->json, .lo = ro->lo };
-	struct feed fd = { .mtu = ro->mtu ? ro->mtu : 1500,
-			   .seg = calloc(SEG_SLOTS, sizeof(struct seg_info)) };
+	struct feed fd = { .mtu = ro->mtu ? ro->mtu : 1500 };
 	struct pcap_pkthdr *h;
 	const u_char *data;
 	struct mts_engine *e = NULL;
@@ -347,6 +367,8 @@ int mts_replay(const struct mts_replay_opts *ro)
 		fprintf(stderr, "mtuscope: cannot read capture '%s': %s\n", ro->file, errbuf);
 		return 1;
 	}
+	/* Without it super-packets split at the MTU, not the sender's size. */
+	fd.seg = calloc(SEG_SLOTS, sizeof(struct seg_info));
 	dlt = pcap_datalink(p);
 	if (!supported(dlt)) {
 		fprintf(stderr, "mtuscope: %s: link type %s (%d) is not supported; captures on "

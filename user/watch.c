@@ -5,6 +5,8 @@
  */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <ifaddrs.h>
+#include <linux/if_link.h>
 #include <linux/if_ether.h>
 #include <netinet/in.h>
 #include <pthread.h>
@@ -29,6 +31,7 @@
 #define MTS_CLOSED_LINGER_MS 3000 /* and a closed one this long after its last packet */
 #define MTS_COUNT_S	5.0	/* how often the flow table is counted (exporter, top) */
 #define MTS_RESCAN_S	5.0	/* discovery: how often WireGuard is looked at again */
+#define MTS_HOOKS_S	1.0	/* how often each hook is held against its interface */
 #define MTS_WAITING_MS	500	/* how often the table is swept for waiting downloads */
 #define MTS_WAITING_SLOTS 262144	/* ... for a table up to this size; a bigger one
 					 * less often (waiting_every()) */
@@ -69,6 +72,7 @@ struct watch {
 	struct mts_autoprobe *ap;	/* --probe */
 	char peer_bad[MTS_WG_PEERS_MAX][48];	/* peers reported in a black hole */
 	int n_peer_bad;
+	struct mts_blind blind[MTS_MAX_IFACES][2];	/* each hook against its interface */
 };
 
 
@@ -610,6 +614,46 @@ static void peer_events(struct watch *w, double unix_now)
 		}
 }
 
+/* Each hook's packets against its interface's own (rx for ingress, tx for
+ * egress; the kernel's link statistics, in this namespace): a hook that
+ * misses them is blind, and says so. */
+static void check_hooks(struct watch *w, double now)
+{
+	struct ifaddrs *all, *a;
+
+	if (getifaddrs(&all))
+		return;
+	for (int i = 0; i < w->L.n; i++) {
+		const struct rtnl_link_stats *st = NULL;
+
+		for (a = all; a && !st; a = a->ifa_next)
+			if (a->ifa_addr && a->ifa_addr->sa_family == AF_PACKET && a->ifa_data &&
+			    !strcmp(a->ifa_name, w->L.ifs[i].name))
+				st = a->ifa_data;
+		for (int dir = 0; st && dir < 2; dir++) {
+			struct mts_blind *b = &w->blind[i][dir];
+			__u64 ours = (dir ? &w->ifr[i].out : &w->ifr[i].in)->c[MTS_C_PKTS];
+			__u64 missed = b->missed;
+			double since = b->since;
+			struct mts_hook_report h = { .iface = w->L.ifs[i].name,
+						     .direction = dir ? "egress" : "ingress" };
+
+			if (!mts_blind_update(b, ours, dir ? st->tx_packets : st->rx_packets, now))
+				continue;
+			w->ifr[i].blind[dir] = h.blind = b->blind;
+			h.missed = b->blind ? b->missed : missed;
+			h.seconds = now - (b->blind ? b->since : since);
+			if (w->quiet)
+				continue;
+			if (w->o->json)
+				mts_json_hook(stdout, mts_now_unix(), &h);
+			else
+				mts_text_hook(stdout, &h);
+		}
+	}
+	freeifaddrs(all);
+}
+
 static void tick(struct watch *w)
 {
 	double now = mts_now_unix();
@@ -799,7 +843,7 @@ int mts_watch(const struct mts_watch_opts *o)
 	struct sigaction sa = { .sa_handler = on_signal };
 	struct ring_buffer *rb = NULL;
 	struct watch *w;
-	double start, next_tick, next_ui, next_count, next_rescan, tick_s = (o->tick_ms ? o->tick_ms : 100) / 1000.0;
+	double start, next_tick, next_ui, next_count, next_rescan, next_hooks, tick_s = (o->tick_ms ? o->tick_ms : 100) / 1000.0;
 	char err[512] = "";
 	int rc, exit_code = 1;
 
@@ -887,6 +931,7 @@ int mts_watch(const struct mts_watch_opts *o)
 
 	start = next_tick = next_ui = mts_now_mono();
 	next_count = next_rescan = start + MTS_COUNT_S;
+	next_hooks = start;
 	while (!stop) {
 		double now = mts_now_mono(), wait = next_tick - now;
 
@@ -906,6 +951,12 @@ int mts_watch(const struct mts_watch_opts *o)
 			next_tick += tick_s;
 			if (next_tick < now)
 				next_tick = now + tick_s;
+		}
+		if (now >= next_hooks) {
+			pthread_mutex_lock(&w->lock);
+			check_hooks(w, now);
+			pthread_mutex_unlock(&w->lock);
+			next_hooks = now + MTS_HOOKS_S;
 		}
 		if (w->have_wg && now >= next_rescan) {
 			/* New tunnels and endpoints, picked up while running. */

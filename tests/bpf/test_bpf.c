@@ -2229,8 +2229,9 @@ static bool test_truncated_ipv4_options_counted(void)
 		.ip = ip4_hdr(IPPROTO_TCP, CLIENT4, SERVER4, 100),
 	};
 
+	/* No checksum: it would cover 60 bytes of a 20-byte header (and the
+	 * parser, like the stack's tc hooks, never checks one). */
 	pkt.ip.ihl = 15;
-	ip4_csum(&pkt.ip);
 	INGRESS(&pkt, sizeof(pkt));
 	return expect_gave_up(0, IN, MTS_C_ERR_IP);
 }

@@ -10,6 +10,7 @@ set -uo pipefail
 cd "$(dirname "$0")/../.."
 MTS=$PWD/build/mtuscope
 OTHER=$PWD/build/other_tool.bpf.o
+EMPTY=$PWD/build/empty_tc	# with --first --pass: a TCX program that ends the chain
 
 P=lc$$
 A=${P}a B=${P}b
@@ -26,7 +27,7 @@ trap cleanup EXIT INT TERM
 ok() { echo "ok $1"; }
 fail() { echo "not ok $1${2:+: $2}"; }
 . "$PWD/tests/lab/need.sh"
-need t_lifecycle ip tc bpftool ping || exit 0
+need t_lifecycle ip tc bpftool ping jq curl || exit 0
 
 setup() {
 	ip netns add "$A" && ip netns add "$B" &&
@@ -85,6 +86,18 @@ start_watch() {
 }
 
 ping_ttl() { ip netns exec "$A" ping -c1 -W1 -t "$1" $ADDR_B >/dev/null 2>&1; }
+pings() { ip netns exec "$A" ping -c "$1" -i 0.05 -W1 -q $ADDR_B >/dev/null 2>&1; }
+# Packets our ingress program counted, from a stopped watch's JSON summary.
+seen_in() { jq -s '[.[] | select(.event == "summary") | .ifaces[0].ingress.packets] | first // 0' "$1"; }
+# Wait (up to $3 s, pinging meanwhile) for a warning event of kind $2 in $1.
+wait_warning() {	# OUT KIND SECONDS
+	local t
+	for ((t = 0; t < $3 * 4; t++)); do
+		jq -s -e --arg k "$2" 'any(.[]; .event == "warning" and .warning == $k)' "$1" >/dev/null 2>&1 && return 0
+		pings 5
+	done
+	return 1
+}
 
 tmp=$(mktemp -d)
 trap 'cleanup; rm -rf "$tmp"' EXIT INT TERM
@@ -150,14 +163,18 @@ for hook in tcx tc; do
 		continue
 	fi
 	during=$(other_runs && echo y)
+	pings 10
 	kill -INT $WPID
 	wait $WPID
 	after=$(other_runs && echo y)
+	seen=$(seen_in "$tmp/o.out")
 	listed=$(ip netns exec "$B" tc filter show dev "$IB" ingress | grep -c other_tool)
 	why=$(nothing_left)
 	if [ "$before$during$after" != yyy ]; then
 		fail $name "other filter effective before/during/after: ${before:-n}/${during:-n}/${after:-n}"
 	elif [ "$listed" != 1 ]; then fail $name "other filter listed $listed times"
+	elif [ "$seen" -lt 10 ]; then fail $name "ours ran after it and saw $seen packets (the other's OK ends the chain)"
+	elif grep -q hook-blind "$tmp/o.out"; then fail $name "blind: $(grep hook-blind "$tmp/o.out")"
 	elif [ -n "$why" ]; then fail $name "$why"
 	else ok $name; fi
 done
@@ -183,6 +200,94 @@ if start_watch "$tmp/t1.out" --hook tc; then
 	else ok $name; fi
 else
 	fail $name "did not start: $(cat "$tmp/t1.out.err")"
+fi
+
+# --- a program put ahead of ours later ends the chain: told ------------
+# clsact: a filter added without a priority goes ahead of every other one.
+name=tc_blind_hook_is_told
+if start_watch "$tmp/b.out" --hook tc --listen 127.0.0.1:9857; then
+	ip netns exec "$B" tc filter add dev "$IB" ingress bpf da obj "$OTHER" sec tc
+	t0=$SECONDS
+	if wait_warning "$tmp/b.out" hook-blind 6; then
+		took=$((SECONDS - t0))
+		metric=$(ip netns exec "$B" curl -s --max-time 3 http://127.0.0.1:9857/metrics |
+			grep "^mtuscope_hook_blind{interface=\"$IB\",direction=\"ingress\"}")
+		pref=$(ip netns exec "$B" tc filter show dev "$IB" ingress | sed -nE 's/.*pref ([0-9]+) bpf.*other_tool.*/\1/p' | head -1)
+		ip netns exec "$B" tc filter del dev "$IB" ingress pref "$pref"
+		if ! wait_warning "$tmp/b.out" hook-seeing 4; then fail $name "no hook-seeing after the filter went"
+		elif [ "${metric##* }" != 1 ]; then fail $name "metric: '$metric'"
+		elif ! jq -s -e --arg i "$IB" 'any(.[]; .warning == "hook-blind" and .iface == $i and .direction == "ingress" and .missed_packets >= 10)' \
+			"$tmp/b.out" >/dev/null; then fail $name "warning: $(grep hook-blind "$tmp/b.out")"
+		else ok "$name (told after ${took} s)"; fi
+	else
+		fail $name "no hook-blind warning within 6 s: $(tail -c 300 "$tmp/b.out")"
+	fi
+	kill -INT $WPID
+	wait $WPID
+	ip netns exec "$B" tc qdisc del dev "$IB" clsact 2>/dev/null
+else
+	fail $name "did not start: $(cat "$tmp/b.out.err")"
+fi
+
+# TCX: ours goes first; a program put at the head later that returns
+# TCX_PASS ends the chain before ours.
+name=tcx_blind_hook_is_told
+if start_watch "$tmp/x.out"; then
+	ip netns exec "$B" "$EMPTY" --first --pass "$IB" >"$tmp/e.ready" 2>&1 &
+	epid=$!
+	for _ in $(seq 100); do grep -q ready "$tmp/e.ready" && break; sleep 0.05; done
+	if ! wait_warning "$tmp/x.out" hook-blind 6; then
+		fail $name "no hook-blind warning within 6 s: $(tail -c 300 "$tmp/x.out")"
+	else
+		kill $epid
+		wait $epid 2>/dev/null
+		if wait_warning "$tmp/x.out" hook-seeing 4; then ok $name
+		else fail $name "no hook-seeing after the other program went"; fi
+	fi
+	kill $epid 2>/dev/null
+	kill -INT $WPID
+	wait $WPID
+else
+	fail $name "did not start: $(cat "$tmp/x.out.err")"
+fi
+
+# TCX: started after another tool's head program that passes, ours still
+# goes first and sees everything.
+name=tcx_attaches_ahead_of_other_programs
+ip netns exec "$B" "$EMPTY" --first --pass "$IB" >"$tmp/e.ready" 2>&1 &
+epid=$!
+for _ in $(seq 100); do grep -q ready "$tmp/e.ready" && break; sleep 0.05; done
+if start_watch "$tmp/h.out"; then
+	pings 20
+	kill -INT $WPID
+	wait $WPID
+	seen=$(seen_in "$tmp/h.out")
+	if [ "$seen" -lt 20 ]; then fail $name "saw $seen packets of 20 pings"
+	elif grep -q hook-blind "$tmp/h.out"; then fail $name "blind"
+	else ok $name; fi
+else
+	fail $name "did not start: $(cat "$tmp/h.out.err")"
+fi
+kill $epid 2>/dev/null
+wait $epid 2>/dev/null
+
+# --- one owner per clsact hook -----------------------------------------
+name=second_tc_watch_refused_first_keeps_its_hook
+if start_watch "$tmp/f.out" --hook tc; then
+	ip netns exec "$B" "$MTS" watch --hook tc -d 1 "$IB" >"$tmp/f2.out" 2>"$tmp/f2.err"
+	rc=$?
+	pings 10
+	listed=$(ip netns exec "$B" tc filter show dev "$IB" ingress | grep -c mts_ingress)
+	kill -INT $WPID
+	wait $WPID
+	seen=$(seen_in "$tmp/f.out")
+	if [ $rc != 1 ]; then fail $name "second watch: exit $rc"
+	elif ! grep -q "another mtuscope (PID $WPID)" "$tmp/f2.err"; then fail $name "stderr: $(head -c 300 "$tmp/f2.err")"
+	elif [ "$listed" != 1 ]; then fail $name "the first's filter listed $listed times"
+	elif [ "$seen" -lt 10 ]; then fail $name "the first saw $seen packets after the second tried"
+	else ok $name; fi
+else
+	fail $name "did not start: $(cat "$tmp/f.out.err")"
 fi
 
 # --- specific errors ----------------------------------------------------

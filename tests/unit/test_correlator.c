@@ -1389,6 +1389,38 @@ static bool test_joined_probe_below_segment_is_blackhole_to_the_byte(void)
 	return true;
 }
 
+/* A hook another program ends the chain before: the interface's packets
+ * move, the hook's do not, for 2 s and 10 packets; seeing again at once. */
+static bool test_hook_blind_when_only_the_kernel_counts(void)
+{
+	struct mts_blind b = {};
+
+	ASSERT_TRUE(!mts_blind_update(&b, 100, 5000, 0.0), "the first reading is a baseline");
+	ASSERT_TRUE(!mts_blind_update(&b, 150, 5100, 1.0), "both moving: seeing");
+	ASSERT_TRUE(!mts_blind_update(&b, 150, 5200, 2.0), "1 s without ours: not yet");
+	ASSERT_TRUE(mts_blind_update(&b, 150, 5300, 3.0), "2 s and 200 packets without ours: blind");
+	ASSERT_TRUE(b.blind, "blind");
+	ASSERT_TRUE(!mts_blind_update(&b, 150, 5400, 4.0), "still blind: no change to tell");
+	ASSERT_TRUE(mts_blind_update(&b, 151, 5500, 5.0), "one packet of ours: seeing again");
+	ASSERT_TRUE(!b.blind, "seeing");
+	return true;
+}
+
+static bool test_hook_not_blind_on_a_quiet_interface(void)
+{
+	struct mts_blind b = {};
+
+	mts_blind_update(&b, 0, 0, 0.0);
+	for (int t = 1; t <= 10; t++)
+		ASSERT_TRUE(!mts_blind_update(&b, 0, t < 5 ? 0 : 9, t), "no traffic, or under 10 packets");
+	ASSERT_TRUE(!b.blind, "a quiet interface is not a blind hook");
+	/* the device's counters restart (a 32-bit one wraps): a new baseline */
+	ASSERT_TRUE(!mts_blind_update(&b, 0, 3, 11.0), "counters restarted");
+	ASSERT_TRUE(!mts_blind_update(&b, 0, 40, 12.0), "1 s after the restart: not yet");
+	ASSERT_TRUE(mts_blind_update(&b, 0, 80, 13.0), "2 s after: blind");
+	return true;
+}
+
 static bool test_blackhole_probe_pins_the_wall(void)
 {
 	/* scp over the hole: only the ssh handshake (100 bytes) was
@@ -1820,6 +1852,8 @@ int main(void)
 	RUN(test_download_waiting_probe_decides);
 	RUN(test_download_waiting_blackhole_closed_is_not_recovered);
 	RUN(test_blackhole_probe_pins_the_wall);
+	RUN(test_hook_blind_when_only_the_kernel_counts);
+	RUN(test_hook_not_blind_on_a_quiet_interface);
 
 	return TL_EXIT();
 }

@@ -4,11 +4,13 @@
  * TC_ACT_UNSPEC and nothing else) on the ingress and egress TCX hooks of
  * each interface named, the hooks mtuscope uses, until SIGINT or SIGTERM.
  *
- *   empty_tc [--first] IFACE...
+ *   empty_tc [--first] [--pass] IFACE...
  *
  * Appended after any TCX program already there, or with --first put ahead
  * of them (BPF_F_BEFORE with no anchor): the bench measures it beside
- * mtuscope on the same hooks, in both orders.
+ * mtuscope on the same hooks, in both orders. With --pass it returns
+ * TCX_PASS instead, which ends the chain: the lab's stand-in for another
+ * tool that blinds the programs after it.
  * Prints "ready" once every hook holds it. The links die with the process,
  * so nothing stays attached whatever ends it. Exit status 1 (with the
  * reason) when loading or attaching fails.
@@ -42,12 +44,16 @@ int main(int argc, char **argv)
 	LIBBPF_OPTS(bpf_link_create_opts, opts);
 	int prog, first = 1;
 
-	if (argc > 1 && !strcmp(argv[1], "--first")) {
-		opts.flags = F_BEFORE;
-		first = 2;
+	for (; first < argc && argv[first][0] == '-'; first++) {
+		if (!strcmp(argv[first], "--first"))
+			opts.flags = F_BEFORE;
+		else if (!strcmp(argv[first], "--pass"))
+			insns[0].imm = 0;	/* TCX_PASS */
+		else
+			break;
 	}
-	if (argc <= first) {
-		fprintf(stderr, "usage: empty_tc [--first] IFACE...\n");
+	if (argc <= first || argv[first][0] == '-') {
+		fprintf(stderr, "usage: empty_tc [--first] [--pass] IFACE...\n");
 		return 1;
 	}
 	signal(SIGINT, on_signal);
