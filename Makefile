@@ -48,7 +48,7 @@ BPFT  := $(OUTPUT)/test_bpf
 BENCH := $(OUTPUT)/bench_bpf
 BENCH_TOOLS := $(addprefix $(OUTPUT)/,bench_corr bench_gen bench_sweep stats_on empty_tc jit_prof)
 
-.PHONY: all check test-unit test-bpf bench demo install clean
+.PHONY: all check san test-unit test-bpf bench demo install clean
 .DELETE_ON_ERROR:
 .SECONDARY:
 
@@ -114,7 +114,16 @@ $(OUTPUT)/bench_gen $(OUTPUT)/bench_sweep $(OUTPUT)/stats_on $(OUTPUT)/empty_tc 
 bench: $(APP) $(BENCH) $(BENCH_TOOLS)
 	$(Q)tools/bench/run.sh
 
-check: $(APP) $(UNIT) $(BPFT) $(OUTPUT)/other_tool.bpf.o $(OUTPUT)/empty_tc
+# The unit and BPF tests once more, built with AddressSanitizer and
+# UndefinedBehaviorSanitizer (any finding fails them), beside the plain build.
+SAN       := $(OUTPUT)/san
+SAN_FLAGS := -O1 -g -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+
+san:
+	$(Q)$(MAKE) --no-print-directory OUTPUT=$(SAN) CFLAGS='$(SAN_FLAGS)' \
+		$(SAN)/test_correlator $(SAN)/test_bpf
+
+check: $(APP) $(UNIT) $(BPFT) $(OUTPUT)/other_tool.bpf.o $(OUTPUT)/empty_tc san
 	$(Q)tests/run.sh
 
 test-unit: $(UNIT)

@@ -938,6 +938,7 @@ static __always_inline void tcp_ingress(struct pctx *x, const struct pkt *p)
 		d->arr_nxt = p->seq + 1;
 		d->xflags |= MTS_X_ARR | MTS_X_LISTENER;
 		d->syn_mss = syn_mss(x->skb, p->opt_off, p->opt_len);
+		f->hflags |= MTS_H_SYN_IN;
 	} else if (p->plen) {
 		tcp_arrived(x, f, &k, s, &f->dir[s & 1], p);
 	}

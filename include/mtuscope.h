@@ -74,6 +74,10 @@ struct mts_flow_key {
 	__u16 pad;
 };
 
+/* mts_flow.hflags */
+#define MTS_H_SYN_IN	0x0001	/* a connection's SYN arrived here: it may become a download
+				 * the waiting sweep looks at (its dirs are read only then) */
+
 /* mts_dir.flags */
 #define MTS_F_SND	0x01	/* snd_nxt is valid */
 #define MTS_F_ACK	0x02	/* snd_una is valid */
@@ -153,7 +157,8 @@ struct mts_flow {
 	__u32 t_event;		/* latest event sent (rate limit) */
 	__u32 ifindex;		/* interface data last left through */
 	__u32 in_ifindex;	/* interface a gap in arriving data was last seen on */
-	__u32 pad;		/* slots stay a multiple of 8 bytes: the key is read as words */
+	__u16 hflags;		/* MTS_H_*: facts of either direction, beside the key */
+	__u16 pad;		/* slots stay a multiple of 8 bytes: the key is read as words */
 	struct mts_dir dir[2];
 };
 

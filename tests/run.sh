@@ -85,14 +85,21 @@ leftovers() {
 	fi
 }
 
+# The sanitizer builds (make san): a finding aborts the binary, so the
+# suite fails; a leak at exit too.
+export ASAN_OPTIONS=detect_leaks=1:abort_on_error=0:exitcode=86
+export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+
 state | sort >"$log.before"
 run_suite unit build/test_correlator
+run_suite unit-asan-ubsan build/san/test_correlator
 
 if [ "$(id -u)" != 0 ]; then
 	echo "not ok bpf-and-lab-suites (need root for BPF and network namespaces; run: sudo make check)"
 	failed=$((failed + 1))
 else
 	run_suite bpf build/test_bpf
+	run_suite bpf-asan-ubsan build/san/test_bpf
 	for t in tests/lab/t_*.sh; do
 		[ -e "$t" ] || continue
 		run_suite "$(basename "$t" .sh)" bash "$t"

@@ -30,6 +30,9 @@
 #   fix --mtu M --mss S  set the tunnel MTU (wg) or gw's onward MTU (plain)
 #                        and clamp TCP MSS on gw's FORWARD chain
 #   cut                  kill the path at rtr (everything dropped, both ways)
+#   restart              wg: gw's tunnel down and up again, as wg-quick does
+#                        (the interface deleted, then made anew with the same
+#                        name, keys, peers, addresses and MTU)
 #   down                 remove all of it
 #
 # Addresses come only from documentation ranges and 198.18.0.0/15.
@@ -43,7 +46,8 @@ usage: $0 COMMAND [--prefix P] [options]
   up   [--mode plain|wg] [--family 4|6] [--wall MTU|none] [--wall-side far|gw] [--icmp drop|allow] [--peers 1|2]
        [--nat] [--loss PCT] [--rate RATE --limit BYTES]
        [--v4 A.B.C] [--v6 2001:db8:X] [--tun4 198.18.X] [--tun6 2001:db8:Y]
-  env | send [--bytes N] [--port N] [--timeout SEC] [--to 1|2] [--reverse] | fix --mtu M --mss S | cut | down
+  env | send [--bytes N] [--port N] [--timeout SEC] [--to 1|2] [--reverse] | fix --mtu M --mss S | cut
+  restart | down
 EOF
 	exit 64
 }
@@ -424,6 +428,42 @@ fix() {
 	done
 }
 
+# wg-quick down/up on gw: the configuration saved, wireguard-go stopped (the
+# interface goes with it), started again under the same name and set up as
+# before.
+restart_tunnel() {
+	load_state
+	[ "$LAB_MODE" = wg ] || die "restart needs a lab in --mode wg"
+	local ifn=$LAB_GW_TUN_IF conf mtu addrs pid
+	conf=$STATE_DIR/$P.$ifn.conf
+	(umask 077; nsx $LAB_NS_GW wg showconf "$ifn" >"$conf")
+	mtu=$(nsx $LAB_NS_GW cat /sys/class/net/"$ifn"/mtu)
+	addrs=$(nsx $LAB_NS_GW ip -o addr show dev "$ifn" scope global | awk '{ print $4 }')
+	# The pid file holds the subshell that started it: find wireguard-go itself.
+	for pid in $(ip netns pids $LAB_NS_GW); do
+		[ "$(tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null)" = "wireguard-go $ifn " ] && kill "$pid"
+	done
+	for _ in $(seq 100); do
+		nsx $LAB_NS_GW ip link show "$ifn" >/dev/null 2>&1 || break
+		sleep 0.05
+	done
+	nsx $LAB_NS_GW ip link show "$ifn" >/dev/null 2>&1 && die "$ifn did not go"
+	nsx $LAB_NS_GW env WG_PROCESS_FOREGROUND=1 wireguard-go "$ifn" >/dev/null 2>&1 &
+	echo $! >"$STATE_DIR/$P.$ifn.pid"
+	for _ in $(seq 100); do
+		[ -S /var/run/wireguard/$ifn.sock ] && break
+		sleep 0.05
+	done
+	[ -S /var/run/wireguard/$ifn.sock ] || die "wireguard-go $ifn did not start again"
+	nsx $LAB_NS_GW wg setconf "$ifn" "$conf"
+	rm -f "$conf"
+	for a in $addrs; do
+		case $a in *:*) nsx $LAB_NS_GW ip addr add "$a" dev "$ifn" nodad ;;
+		*) nsx $LAB_NS_GW ip addr add "$a" dev "$ifn" ;; esac
+	done
+	nsx $LAB_NS_GW ip link set "$ifn" mtu "$mtu" up
+}
+
 cut_path() {
 	load_state
 	for t in iptables ip6tables; do
@@ -438,5 +478,6 @@ env) load_state; cat "$STATE" ;;
 send) send ;;
 fix) fix ;;
 cut) cut_path ;;
+restart) restart_tunnel ;;
 *) usage ;;
 esac

@@ -600,6 +600,49 @@ static int resolve(struct mts_loader *L, int i, const char *name, char *err, siz
 	return 0;
 }
 
+void mts_loader_gone(struct mts_loader *L, int i)
+{
+	struct mts_iface *ifc = &L->ifs[i];
+
+	if (i < 0 || i >= L->n || ifc->gone)
+		return;
+	/* The kernel detached everything with the device: TCX links are left
+	 * defunct (closing frees them), filters went with its qdisc. Nothing
+	 * more to remove, and its index may name another device one day. */
+	for (int dir = 0; dir < 2; dir++) {
+		if (ifc->link_fd[dir] >= 0)
+			close(ifc->link_fd[dir]);
+		ifc->link_fd[dir] = -1;
+		ifc->tc_attached[dir] = false;
+	}
+	ifc->qdisc_created = false;
+	ifslot_clear(L, ifc);
+	ifc->gone = true;
+}
+
+int mts_loader_back(struct mts_loader *L, int i, enum mts_hook want, char *err, size_t errlen)
+{
+	struct mts_iface *ifc = &L->ifs[i];
+	char name[IF_NAMESIZE];
+	int old = ifc->ifindex, rc;
+
+	if (i < 0 || i >= L->n || !ifc->gone)
+		return -EINVAL;
+	snprintf(name, sizeof(name), "%s", ifc->name);
+	rc = resolve(L, i, name, err, errlen);
+	if (rc) {
+		ifc->ifindex = old;
+		return rc;
+	}
+	rc = attach_slot(L, i, want, err, errlen);
+	if (rc) {
+		ifc->ifindex = old;	/* still gone: tried again when it changes */
+		return rc;
+	}
+	ifc->gone = false;
+	return 0;
+}
+
 int mts_loader_add(struct mts_loader *L, const char *name, const struct mts_loader_opts *o,
 		   char *err, size_t errlen)
 {

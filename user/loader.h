@@ -41,6 +41,7 @@ struct mts_iface {
 	bool tc_attached[2];
 	__u32 tc_prio[2];	/* the clsact priority each filter took */
 	bool qdisc_created;	/* we made the clsact qdisc */
+	bool gone;		/* deleted; its slot waits for it under its name */
 	double attach_ms;	/* registering and attaching it took (no load: the
 				 * programs are shared) */
 };
@@ -66,6 +67,12 @@ void mts_loader_close(struct mts_loader *L);
 /* Attach one more interface to an open loader (discovery at run time). */
 int mts_loader_add(struct mts_loader *L, const char *name, const struct mts_loader_opts *o,
 		   char *err, size_t errlen);
+
+/* Slot i's interface was deleted: its links closed, the programs told to
+ * forget its index; the slot (its counters) waits for it to come back. */
+void mts_loader_gone(struct mts_loader *L, int i);
+/* Slot i's interface is back under its name (a new index): attached again. */
+int mts_loader_back(struct mts_loader *L, int i, enum mts_hook want, char *err, size_t errlen);
 
 /* Counters of slot (interface index in L->ifs), summed over CPUs. */
 int mts_loader_counters(const struct mts_loader *L, int slot, int egress,

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 /* out_json.c - one JSON object per line; every object has "ts" and "event". */
+#include <string.h>
 #include <json-c/json.h>
 #include "format.h"
 #include "output.h"
@@ -67,6 +68,20 @@ void mts_json_attach(FILE *f, double ts, const struct mts_iface_report *ifr)
 	json_object_object_add(o, "attach_ms", json_object_new_double(ifr->attach_ms));
 	if (ifr->why)
 		json_object_object_add(o, "why", json_object_new_string(ifr->why));
+	emit(f, o);
+}
+
+void mts_json_iface(FILE *f, double ts, const struct mts_iface_report *ifr, const char *state)
+{
+	json_object *o = event_new("iface", ts);
+
+	json_object_object_add(o, "iface", json_object_new_string(ifr->name));
+	json_object_object_add(o, "state", json_object_new_string(state));
+	if (!strcmp(state, "back")) {
+		json_object_object_add(o, "hook", json_object_new_string(ifr->hook));
+		json_object_object_add(o, "l3", json_object_new_boolean(ifr->l3));
+		json_object_object_add(o, "attach_ms", json_object_new_double(ifr->attach_ms));
+	}
 	emit(f, o);
 }
 

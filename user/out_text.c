@@ -38,6 +38,17 @@ void mts_text_attach(FILE *f, const struct mts_iface_report *ifr)
 	fflush(f);
 }
 
+void mts_text_iface(FILE *f, const struct mts_iface_report *ifr, const char *state)
+{
+	if (!strcmp(state, "back"))
+		fprintf(f, "%s is back: attached again (%s%s, %.1f ms)\n", ifr->name, ifr->hook,
+			ifr->l3 ? ", L3" : "", ifr->attach_ms);
+	else
+		fprintf(f, "%s is gone (deleted): its counters and flows are kept, and it is "
+			"attached again if it comes back under its name\n", ifr->name);
+	fflush(f);
+}
+
 void mts_text_hook(FILE *f, const struct mts_hook_report *h)
 {
 	if (h->blind)

@@ -59,6 +59,9 @@ void mts_json_start(FILE *f, double ts, const struct mts_iface_report *ifs, int 
 void mts_json_attach(FILE *f, double ts, const struct mts_iface_report *ifr);
 void mts_text_attach(FILE *f, const struct mts_iface_report *ifr);
 void mts_json_verdict(FILE *f, const struct mts_report *r);
+/* A watched interface deleted ("gone") or back under its name ("back"). */
+void mts_json_iface(FILE *f, double ts, const struct mts_iface_report *ifr, const char *state);
+void mts_text_iface(FILE *f, const struct mts_iface_report *ifr, const char *state);
 /* A warning event: a hook blind, or seeing again. */
 void mts_json_hook(FILE *f, double ts, const struct mts_hook_report *h);
 void mts_text_hook(FILE *f, const struct mts_hook_report *h);

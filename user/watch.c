@@ -6,7 +6,10 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <ifaddrs.h>
+#include <net/if.h>
 #include <linux/if_link.h>
+#include <linux/rtnetlink.h>
+#include <unistd.h>
 #include <linux/if_ether.h>
 #include <netinet/in.h>
 #include <pthread.h>
@@ -32,6 +35,7 @@
 #define MTS_COUNT_S	5.0	/* how often the flow table is counted (exporter, top) */
 #define MTS_RESCAN_S	5.0	/* discovery: how often WireGuard is looked at again */
 #define MTS_HOOKS_S	1.0	/* how often each hook is held against its interface */
+#define MTS_RESCAN_SOON_S 0.3	/* discovery: a look this soon after a new interface */
 #define MTS_WAITING_MS	500	/* how often the table is swept for waiting downloads */
 #define MTS_WAITING_SLOTS 262144	/* ... for a table up to this size; a bigger one
 					 * less often (waiting_every()) */
@@ -73,6 +77,8 @@ struct watch {
 	char peer_bad[MTS_WG_PEERS_MAX][48];	/* peers reported in a black hole */
 	int n_peer_bad;
 	struct mts_blind blind[MTS_MAX_IFACES][2];	/* each hook against its interface */
+	int nl;			/* rtnetlink, RTMGRP_LINK: interfaces that go and come back */
+	bool rescan_soon;	/* discovery: a new interface appeared */
 };
 
 
@@ -366,7 +372,7 @@ static void sweep_waiting(struct watch *w, __u32 now)
 		struct mts_flow_key key;
 		struct mts_flow rec;
 
-		if (!s || s->key.proto != IPPROTO_TCP ||
+		if (!s || s->key.proto != IPPROTO_TCP || !(s->flow.hflags & MTS_H_SYN_IN) ||
 		    (!mts_inbound_waiting(&w->m.cfg, &s->flow, s->key.family, 0, now) &&
 		     !mts_inbound_waiting(&w->m.cfg, &s->flow, s->key.family, 1, now)) ||
 		    !mts_loader_slot(&w->L, i, &key, &rec))
@@ -829,6 +835,127 @@ static void plan_attach(struct watch *w, const char *name, const char *why)
 		mts_text_attach(stdout, &w->ifr[i]);
 }
 
+/* ---------------------------------------------- interfaces that come and go */
+
+static int links_open(void)
+{
+	struct sockaddr_nl sa = { .nl_family = AF_NETLINK, .nl_groups = RTMGRP_LINK };
+	int fd = socket(AF_NETLINK, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, NETLINK_ROUTE);
+
+	if (fd >= 0 && bind(fd, (struct sockaddr *)&sa, sizeof(sa))) {
+		close(fd);
+		fd = -1;
+	}
+	return fd;
+}
+
+static void iface_event(struct watch *w, int i, const char *state)
+{
+	if (w->quiet)
+		return;
+	if (w->o->json)
+		mts_json_iface(stdout, mts_now_unix(), &w->ifr[i], state);
+	else
+		mts_text_iface(stdout, &w->ifr[i], state);
+}
+
+/* A watched interface deleted: said once; its counters stay (the slot is
+ * kept), its flows stay in the table by key. */
+static void iface_gone(struct watch *w, int i)
+{
+	mts_loader_gone(&w->L, i);
+	w->ifr[i].blind[0] = w->ifr[i].blind[1] = false;
+	iface_event(w, i, "gone");
+}
+
+/* ... and back under its name: attached again, its hooks judged afresh. */
+static void iface_back(struct watch *w, int i)
+{
+	char err[512];
+
+	if (mts_loader_back(&w->L, i, w->o->lo.hook, err, sizeof(err))) {
+		fprintf(stderr, "mtuscope: %s is back, attaching failed: %s\n", w->L.ifs[i].name, err);
+		return;
+	}
+	w->ifr[i].hook = mts_hook_name(w->L.ifs[i].hook);
+	w->ifr[i].l3 = w->L.ifs[i].l3;
+	w->ifr[i].attach_ms = w->L.ifs[i].attach_ms;
+	memset(w->blind[i], 0, sizeof(w->blind[i]));
+	iface_event(w, i, "back");
+}
+
+static void link_changed(struct watch *w, bool deleted, int ifindex, const char *name)
+{
+	bool known = false;
+
+	for (int i = 0; i < w->L.n; i++) {
+		struct mts_iface *ifc = &w->L.ifs[i];
+
+		if (!ifc->gone && ifc->ifindex == ifindex) {
+			known = true;
+			if (deleted)
+				iface_gone(w, i);
+		} else if (ifc->gone && !deleted && name && !strcmp(name, ifc->name)) {
+			known = true;
+			iface_back(w, i);
+		}
+	}
+	if (!known && !deleted && w->o->discover)
+		w->rescan_soon = true;	/* perhaps a new tunnel */
+}
+
+/* Every name against the index it has now: after the kernel dropped
+ * notifications (ENOBUFS), and nothing missed for it. */
+static void links_resync(struct watch *w)
+{
+	for (int i = 0; i < w->L.n; i++) {
+		struct mts_iface *ifc = &w->L.ifs[i];
+		int now = (int)if_nametoindex(ifc->name);
+
+		if (!ifc->gone && now != ifc->ifindex)
+			iface_gone(w, i);
+		if (ifc->gone && now)
+			iface_back(w, i);
+	}
+}
+
+/* Caller holds the lock. */
+static void links_poll(struct watch *w)
+{
+	char buf[16384] __attribute__((aligned(NLMSG_ALIGNTO)));
+	bool resync = false;
+	ssize_t len;
+
+	while (w->nl >= 0 && (len = recv(w->nl, buf, sizeof(buf), MSG_DONTWAIT)) != 0) {
+		struct nlmsghdr *nh;
+
+		if (len < 0) {
+			if (errno == ENOBUFS) {
+				resync = true;
+				continue;
+			}
+			break;		/* EAGAIN: nothing more */
+		}
+		for (nh = (void *)buf; NLMSG_OK(nh, len); nh = NLMSG_NEXT(nh, len)) {
+			const struct ifinfomsg *ifi = NLMSG_DATA(nh);
+			const struct rtattr *a = IFLA_RTA(ifi);
+			int alen = IFLA_PAYLOAD(nh);
+			char name[IF_NAMESIZE] = "";
+
+			if (nh->nlmsg_type != RTM_NEWLINK && nh->nlmsg_type != RTM_DELLINK)
+				continue;
+			for (; RTA_OK(a, alen); a = RTA_NEXT(a, alen))
+				if (a->rta_type == IFLA_IFNAME)
+					snprintf(name, sizeof(name), "%.*s", (int)RTA_PAYLOAD(a),
+						 (const char *)RTA_DATA(a));
+			link_changed(w, nh->nlmsg_type == RTM_DELLINK, ifi->ifi_index,
+				     name[0] ? name : NULL);
+		}
+	}
+	if (resync)
+		links_resync(w);
+}
+
 /* Caller holds the lock; wg was read without it (it runs `wg`). */
 static void rescan(struct watch *w, const struct mts_wg *wg)
 {
@@ -855,6 +982,11 @@ int mts_watch(const struct mts_watch_opts *o)
 	}
 	w->o = o;
 	w->quiet = o->top;
+	/* Before attaching, so no deletion after it goes unnoticed. */
+	w->nl = links_open();
+	if (w->nl < 0)
+		fprintf(stderr, "mtuscope: cannot follow interface changes (rtnetlink: %s); a "
+			"deleted interface will not be re-attached\n", strerror(errno));
 	pthread_mutex_init(&w->lock, NULL);
 	/* No SA_RESTART: a signal must interrupt the poll. */
 	sigaction(SIGINT, &sa, NULL);
@@ -952,6 +1084,13 @@ int mts_watch(const struct mts_watch_opts *o)
 			if (next_tick < now)
 				next_tick = now + tick_s;
 		}
+		pthread_mutex_lock(&w->lock);
+		links_poll(w);
+		pthread_mutex_unlock(&w->lock);
+		if (w->rescan_soon && next_rescan > now + MTS_RESCAN_SOON_S) {
+			next_rescan = now + MTS_RESCAN_SOON_S;	/* let wg configure it */
+			w->rescan_soon = false;
+		}
 		if (now >= next_hooks) {
 			pthread_mutex_lock(&w->lock);
 			check_hooks(w, now);
@@ -1017,6 +1156,8 @@ out:
 	mts_autoprobe_stop(w->ap);
 	ring_buffer__free(rb);
 	mts_loader_close(&w->L);
+	if (w->nl >= 0)
+		close(w->nl);
 	mts_model_free(&w->m);
 	pthread_mutex_destroy(&w->lock);
 	free(w);

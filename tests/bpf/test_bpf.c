@@ -1394,6 +1394,7 @@ static bool test_syn_ack_sender_is_the_listener(void)
 	ASSERT_TRUE(get_flow(&k, &f), "flow");
 	ASSERT_EQ(f.dir[1].xflags, MTS_X_LISTENER, "server: the listener");
 	ASSERT_EQ(f.dir[0].xflags, 0, "client: not");
+	ASSERT_EQ(f.hflags & MTS_H_SYN_IN, 0, "no SYN arrived: no download to wait for");
 	/* the server beyond it: the client's SYN leaves, the SYN-ACK arrives */
 	if (!reset())
 		return false;
@@ -1402,6 +1403,7 @@ static bool test_syn_ack_sender_is_the_listener(void)
 	ASSERT_TRUE(get_flow(&k, &f), "flow");
 	ASSERT_EQ(f.dir[1].xflags & MTS_X_LISTENER, MTS_X_LISTENER, "server: the listener");
 	ASSERT_EQ(f.dir[0].xflags & MTS_X_LISTENER, 0, "client: not");
+	ASSERT_EQ(f.hflags & MTS_H_SYN_IN, MTS_H_SYN_IN, "its SYN-ACK arrived: told beside the key");
 	return true;
 }
 

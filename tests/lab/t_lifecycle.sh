@@ -29,12 +29,15 @@ fail() { echo "not ok $1${2:+: $2}"; }
 . "$PWD/tests/lab/need.sh"
 need t_lifecycle ip tc bpftool ping jq curl || exit 0
 
-setup() {
-	ip netns add "$A" && ip netns add "$B" &&
+setup_link() {
 	ip link add "$IA" netns "$A" type veth peer name "$IB" netns "$B" &&
 	ip -n "$A" addr add $ADDR_A/30 dev "$IA" &&
 	ip -n "$B" addr add $ADDR_B/30 dev "$IB" &&
-	ip -n "$A" link set "$IA" up && ip -n "$B" link set "$IB" up &&
+	ip -n "$A" link set "$IA" up && ip -n "$B" link set "$IB" up
+}
+
+setup() {
+	ip netns add "$A" && ip netns add "$B" && setup_link &&
 	ip -n "$A" link set lo up && ip -n "$B" link set lo up
 }
 
@@ -270,6 +273,46 @@ else
 fi
 kill $epid 2>/dev/null
 wait $epid 2>/dev/null
+
+# --- an interface deleted and made again under its name ------------------
+# Waits (up to $3 s) for an iface event of state $2; prints it.
+wait_iface() {	# OUT STATE SECONDS
+	local line
+	for ((t = 0; t < $3 * 20; t++)); do
+		line=$(jq -c --arg s "$2" --arg i "$IB" 'select(.event == "iface" and .iface == $i and .state == $s)' \
+			"$1" 2>/dev/null | head -1)
+		[ -n "$line" ] && { echo "$line"; return 0; }
+		sleep 0.05
+	done
+	return 1
+}
+for hook in tcx tc; do
+	name=deleted_then_made_again_reattached_$hook
+	if ! start_watch "$tmp/g.out" --hook $hook; then
+		fail $name "did not start: $(cat "$tmp/g.out.err")"
+		continue
+	fi
+	pings 10
+	ip -n "$A" link del "$IA"	# both ends go
+	gone=$(wait_iface "$tmp/g.out" gone 2)
+	setup_link
+	t_new=$(date +%s.%N)
+	back=$(wait_iface "$tmp/g.out" back 2)
+	pings 10
+	alive=$(kill -0 $WPID 2>/dev/null && echo y)
+	kill -INT $WPID
+	wait $WPID
+	seen=$(seen_in "$tmp/g.out")
+	late=$(jq -rn --argjson b "${back:-null}" --arg t "$t_new" 'if $b then $b.ts - ($t | tonumber) else 99 end')
+	why=$(nothing_left)
+	if [ -z "$gone" ]; then fail $name "no gone event: $(tail -c 300 "$tmp/g.out")"
+	elif [ -z "$back" ]; then fail $name "no back event: $(tail -c 300 "$tmp/g.out") $(cat "$tmp/g.out.err")"
+	elif ! awk -v l="$late" 'BEGIN { exit !(l <= 1.0) }'; then fail $name "back ${late}s after the new interface"
+	elif [ "$alive" != y ]; then fail $name "watch died"
+	elif [ "$seen" -lt 20 ]; then fail $name "counted $seen packets: the 10 before and 10 after, kept, want 20+"
+	elif [ -n "$why" ]; then fail $name "$why"
+	else ok $name; fi
+done
 
 # --- one owner per clsact hook -----------------------------------------
 name=second_tc_watch_refused_first_keeps_its_hook
