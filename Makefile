@@ -39,7 +39,7 @@ endif
 
 # The correlator and model are pure: the unit tests link them without libbpf.
 CORE_OBJS := correlator.o model.o format.o
-APP_OBJS  := main.o loader.o watch.o replay.o probe.o autoprobe.o discover.o http.o snapshot.o out_text.o out_json.o out_prom.o top.o \
+APP_OBJS  := main.o loader.o watch.o replay.o feed.o probe.o autoprobe.o discover.o http.o snapshot.o out_text.o out_json.o out_prom.o top.o \
 	     $(CORE_OBJS)
 
 APP   := $(OUTPUT)/mtuscope
@@ -48,7 +48,7 @@ BPFT  := $(OUTPUT)/test_bpf
 BENCH := $(OUTPUT)/bench_bpf
 BENCH_TOOLS := $(addprefix $(OUTPUT)/,bench_corr bench_gen bench_sweep stats_on empty_tc jit_prof)
 
-.PHONY: all check san test-unit test-bpf bench demo install clean
+.PHONY: all check san fuzz bench-tools test-unit test-bpf bench demo install clean
 .DELETE_ON_ERROR:
 .SECONDARY:
 
@@ -111,8 +111,10 @@ $(OUTPUT)/bench_gen $(OUTPUT)/bench_sweep $(OUTPUT)/stats_on $(OUTPUT)/empty_tc 
 	$(Q)$(CC) $(CFLAGS) $^ $(LDLIBS) -o $@
 
 # Performance (root, not part of check): tables on stdout, build/bench.json.
-bench: $(APP) $(BENCH) $(BENCH_TOOLS)
+bench: bench-tools
 	$(Q)tools/bench/run.sh
+
+bench-tools: $(APP) $(BENCH) $(BENCH_TOOLS)
 
 # The unit and BPF tests once more, built with AddressSanitizer and
 # UndefinedBehaviorSanitizer (any finding fails them), beside the plain build.
@@ -123,7 +125,22 @@ san:
 	$(Q)$(MAKE) --no-print-directory OUTPUT=$(SAN) CFLAGS='$(SAN_FLAGS)' \
 		$(SAN)/test_correlator $(SAN)/test_bpf
 
-check: $(APP) $(UNIT) $(BPFT) $(OUTPUT)/other_tool.bpf.o $(OUTPUT)/empty_tc san
+# libFuzzer harnesses (clang -fsanitize=fuzzer, with ASan and UBSan): the
+# capture reader and the frame splitter. make fuzz runs each FUZZ_S seconds.
+FUZZ_FLAGS := -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
+FUZZERS    := $(OUTPUT)/fuzz/fuzz_feed $(OUTPUT)/fuzz/fuzz_pcap
+
+$(OUTPUT)/fuzz:
+	$(Q)mkdir -p $@
+
+$(OUTPUT)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c user/feed.c user/feed.h include/mtuscope.h | $(OUTPUT)/fuzz
+	$(call msg,FUZZ,$@)
+	$(Q)$(CLANG) $(FUZZ_FLAGS) -std=gnu11 -Wall -Wextra -Iinclude -Iuser $< user/feed.c -lpcap -o $@
+
+fuzz: $(FUZZERS)
+	$(Q)tests/fuzz/run.sh
+
+check: $(APP) $(UNIT) $(BPFT) $(OUTPUT)/other_tool.bpf.o $(OUTPUT)/empty_tc san $(FUZZERS)
 	$(Q)tests/run.sh
 
 test-unit: $(UNIT)

@@ -93,6 +93,7 @@ export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 state | sort >"$log.before"
 run_suite unit build/test_correlator
 run_suite unit-asan-ubsan build/san/test_correlator
+run_suite fuzz bash tests/fuzz/run.sh
 
 if [ "$(id -u)" != 0 ]; then
 	echo "not ok bpf-and-lab-suites (need root for BPF and network namespaces; run: sudo make check)"

@@ -10,7 +10,7 @@ fi
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq
 apt-get install -y -qq --no-install-recommends \
-	make gcc clang llvm pkg-config git ca-certificates \
+	make gcc clang llvm libclang-rt-14-dev pkg-config git ca-certificates \
 	libbpf-dev libelf-dev zlib1g-dev libjson-c-dev linux-libc-dev bpftool \
 	libmicrohttpd-dev libncurses-dev libcurl4-openssl-dev libpcap-dev curl tmux prometheus systemd \
 	iproute2 iptables nftables procps kmod \

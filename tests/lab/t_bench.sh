@@ -16,8 +16,7 @@ ns_before=$(ip netns list | grep -c '^mtsbench-' || true)
 stats_before=$(sysctl -n kernel.bpf_stats_enabled)
 
 # --- build what `make bench` builds
-if make -C "$ROOT" -s build/mtuscope build/bench_bpf build/bench_corr build/bench_gen \
-	build/bench_sweep build/stats_on build/empty_tc >"$TMP/make.log" 2>&1; then
+if make -C "$ROOT" -s bench-tools >"$TMP/make.log" 2>&1; then
 	ok bench-build
 else
 	fail bench-build "$(tail -5 "$TMP/make.log")"

@@ -1,0 +1,27 @@
+#!/bin/bash
+# Each libFuzzer harness (make fuzz builds them) for FUZZ_S seconds, default
+# 60, on a copy of its committed seed corpus (tests/fuzz/corpus/NAME): "ok
+# fuzz_NAME" or "not ok fuzz_NAME: the finding", the input that found it
+# kept as build/fuzz/findings/NAME-*. make check runs it as one suite.
+set -uo pipefail
+cd "$(dirname "$0")/../.."
+S=${FUZZ_S:-60}
+mkdir -p build/fuzz/findings
+for h in feed pcap; do
+	bin=build/fuzz/fuzz_$h
+	if [ ! -x "$bin" ]; then
+		echo "not ok fuzz_$h: $bin is not built (make fuzz)"
+		continue
+	fi
+	work=$(mktemp -d)
+	cp -r "tests/fuzz/corpus/$h/." "$work/"
+	if "$bin" -max_total_time="$S" -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
+		-artifact_prefix="build/fuzz/findings/$h-" "$work" >"$work/../fuzz_$h.$$.log" 2>&1; then
+		runs=$(sed -nE 's/^stat::number_of_executed_units: *([0-9]+)/\1/p' "$work/../fuzz_$h.$$.log")
+		echo "ok fuzz_$h (${runs:-?} inputs in $S s from $(ls "tests/fuzz/corpus/$h" | wc -l) seeds, no finding)"
+	else
+		echo "not ok fuzz_$h: $(grep -m1 -E 'ERROR|SUMMARY|deadly signal|timeout' "$work/../fuzz_$h.$$.log")"
+		tail -40 "$work/../fuzz_$h.$$.log" | sed 's/^/  /'
+	fi
+	rm -rf "$work" "$work/../fuzz_$h.$$.log"
+done
