@@ -13,15 +13,18 @@ for h in feed pcap; do
 		echo "not ok fuzz_$h: $bin is not built (make fuzz)"
 		continue
 	fi
+	# The corpus copy grows with what the run finds; its log beside it.
 	work=$(mktemp -d)
-	cp -r "tests/fuzz/corpus/$h/." "$work/"
+	mkdir "$work/corpus"
+	log=$work/fuzz.log
+	cp -r "tests/fuzz/corpus/$h/." "$work/corpus/"
 	if "$bin" -max_total_time="$S" -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
-		-artifact_prefix="build/fuzz/findings/$h-" "$work" >"$work/../fuzz_$h.$$.log" 2>&1; then
-		runs=$(sed -nE 's/^stat::number_of_executed_units: *([0-9]+)/\1/p' "$work/../fuzz_$h.$$.log")
+		-artifact_prefix="build/fuzz/findings/$h-" "$work/corpus" >"$log" 2>&1; then
+		runs=$(sed -nE 's/^stat::number_of_executed_units: *([0-9]+)/\1/p' "$log")
 		echo "ok fuzz_$h (${runs:-?} inputs in $S s from $(ls "tests/fuzz/corpus/$h" | wc -l) seeds, no finding)"
 	else
-		echo "not ok fuzz_$h: $(grep -m1 -E 'ERROR|SUMMARY|deadly signal|timeout' "$work/../fuzz_$h.$$.log")"
-		tail -40 "$work/../fuzz_$h.$$.log" | sed 's/^/  /'
+		echo "not ok fuzz_$h: $(grep -m1 -E 'ERROR|SUMMARY|deadly signal|timeout' "$log")"
+		tail -40 "$log" | sed 's/^/  /'
 	fi
-	rm -rf "$work" "$work/../fuzz_$h.$$.log"
+	rm -rf "$work"
 done

@@ -71,9 +71,17 @@ nsx() { local ns=$1; shift; ip netns exec "$ns" "$@"; }
 # Section header: the name, then the method.
 section() { printf '\n=== %s\n%s\n' "$1" "$2"; }
 
+vdso_copies() { find /tmp -maxdepth 1 -name 'perf-vdso.so-*' 2>/dev/null | sort; }
+vdso_forget() {
+	[ -n "${VDSO_BEFORE+x}" ] || return 0
+	comm -13 <(echo "$VDSO_BEFORE") <(vdso_copies) | xargs -r rm -f
+	unset VDSO_BEFORE
+}
+
 cleanup() {
 	local rc=$? p
 	trap - EXIT INT TERM ERR
+	vdso_forget
 	for p in "${PIDS[@]}"; do kill -INT "$p" 2>/dev/null || true; done
 	for p in "${PIDS[@]}"; do
 		for _ in 1 2 3 4 5 6 7 8 9 10; do kill -0 "$p" 2>/dev/null || break; sleep 0.2; done
@@ -526,6 +534,9 @@ section_profile() {
 		"method: mtuscope watch on both veth ends (TCX); per workload one iperf3 run of ${PROFILE_S} s (TCP 1 stream, client and server on CPU 0; UDP 64 B, sender CPU 0) under perf record -a -e cpu-clock -F 20000 (both CPUs; this VM has no PMU); build/jit_prof maps each sample inside a program to the source line its JIT code was emitted for (jited line info + the program's BTF); share = of that program's samples, top lines; a sample lands just after the stalling instruction (skid), so a line's share is mostly the wait for the load just before it"
 	command -v perf >/dev/null || die "perf not found (tools/deps.sh installs linux-perf)"
 	local wa wb w ids data=$TMP/perf.data out
+	# perf may leave copies of the vDSO in /tmp (a path it hard-codes):
+	# what it adds is removed again (cleanup() too, if this fails).
+	VDSO_BEFORE=$(vdso_copies)
 	watch_start "$NS_A" "$IF_A" "$TMP/prof.a.json"
 	wa=$WPID
 	watch_start "$NS_B" "$IF_B" "$TMP/prof.b.json"
@@ -545,6 +556,7 @@ section_profile() {
 	done
 	bg_stop "$wa"
 	bg_stop "$wb"
+	vdso_forget
 	printf '%-8s %-12s %6s  %-18s %s\n' workload program share line source
 	jq -r '.workload as $w | .programs | group_by(.name)[] | . as $g
 		| ([$g[].samples] | add) as $n
