@@ -154,15 +154,20 @@ far_peer() {	# ns ifname key endpoint allowed-ips-on-gw
 	nsx "$ns" ip -6 route add "$V6:1::/64" dev "$ifn"
 }
 
-start_wg() {	# ns ifname key port tunaddr4 tunaddr6
-	local ns=$1 ifn=$2
-	nsx "$ns" env WG_PROCESS_FOREGROUND=1 wireguard-go "$ifn" >/dev/null 2>&1 &
-	echo $! >"$STATE_DIR/$P.$ifn.pid"
+# wireguard-go for ifname in ns, once its control socket is there.
+run_wg() {	# ns ifname
+	nsx "$1" env WG_PROCESS_FOREGROUND=1 wireguard-go "$2" >/dev/null 2>&1 &
+	echo $! >"$STATE_DIR/$P.$2.pid"
 	for _ in $(seq 100); do
-		[ -S /var/run/wireguard/$ifn.sock ] && break
+		[ -S /var/run/wireguard/$2.sock ] && break
 		sleep 0.05
 	done
-	[ -S /var/run/wireguard/$ifn.sock ] || die "wireguard-go $ifn did not start"
+	[ -S /var/run/wireguard/$2.sock ] || die "wireguard-go $2 did not start"
+}
+
+start_wg() {	# ns ifname key port tunaddr4 tunaddr6
+	local ns=$1 ifn=$2
+	run_wg "$ns" "$ifn"
 	local key=$STATE_DIR/$P.$ifn.key
 	(umask 077; echo "$3" >"$key")
 	nsx "$ns" wg set "$ifn" private-key "$key" listen-port "$4"
@@ -448,13 +453,7 @@ restart_tunnel() {
 		sleep 0.05
 	done
 	nsx $LAB_NS_GW ip link show "$ifn" >/dev/null 2>&1 && die "$ifn did not go"
-	nsx $LAB_NS_GW env WG_PROCESS_FOREGROUND=1 wireguard-go "$ifn" >/dev/null 2>&1 &
-	echo $! >"$STATE_DIR/$P.$ifn.pid"
-	for _ in $(seq 100); do
-		[ -S /var/run/wireguard/$ifn.sock ] && break
-		sleep 0.05
-	done
-	[ -S /var/run/wireguard/$ifn.sock ] || die "wireguard-go $ifn did not start again"
+	run_wg $LAB_NS_GW "$ifn"
 	nsx $LAB_NS_GW wg setconf "$ifn" "$conf"
 	rm -f "$conf"
 	for a in $addrs; do
