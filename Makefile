@@ -90,7 +90,7 @@ $(APP): $(addprefix $(OUTPUT)/user/,$(APP_OBJS))
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(CFLAGS) $^ $(LDLIBS) -o $@
 
-$(UNIT): $(OUTPUT)/tests/test_correlator.o $(OUTPUT)/user/correlator.o
+$(UNIT): $(OUTPUT)/tests/test_correlator.o $(OUTPUT)/user/correlator.o $(OUTPUT)/user/discover.o
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(CFLAGS) $^ $(shell pkg-config --libs json-c) -o $@
 
@@ -126,16 +126,26 @@ san:
 		$(SAN)/test_correlator $(SAN)/test_bpf
 
 # libFuzzer harnesses (clang -fsanitize=fuzzer, with ASan and UBSan): the
-# capture reader and the frame splitter. make fuzz runs each FUZZ_S seconds.
+# capture reader, the frame splitter, the packet programs (through
+# BPF_PROG_TEST_RUN, root). make fuzz runs each FUZZ_S seconds.
 FUZZ_FLAGS := -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
-FUZZERS    := $(OUTPUT)/fuzz/fuzz_feed $(OUTPUT)/fuzz/fuzz_pcap
+FUZZ_CC     = $(CLANG) $(FUZZ_FLAGS) -std=gnu11 -Wall -Wextra -Iinclude -Iuser -I$(OUTPUT)
+FUZZERS    := $(addprefix $(OUTPUT)/fuzz/fuzz_,feed pcap bpf text)
 
 $(OUTPUT)/fuzz:
 	$(Q)mkdir -p $@
 
 $(OUTPUT)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c user/feed.c user/feed.h include/mtuscope.h | $(OUTPUT)/fuzz
 	$(call msg,FUZZ,$@)
-	$(Q)$(CLANG) $(FUZZ_FLAGS) -std=gnu11 -Wall -Wextra -Iinclude -Iuser $< user/feed.c -lpcap -o $@
+	$(Q)$(FUZZ_CC) $< user/feed.c -lpcap -o $@
+
+$(OUTPUT)/fuzz/fuzz_bpf: tests/fuzz/fuzz_bpf.c $(OUTPUT)/flow.skel.h include/mtuscope.h | $(OUTPUT)/fuzz
+	$(call msg,FUZZ,$@)
+	$(Q)$(FUZZ_CC) $< $(shell pkg-config --libs libbpf) -lelf -lz -o $@
+
+$(OUTPUT)/fuzz/fuzz_text: tests/fuzz/fuzz_text.c user/discover.c user/discover.h | $(OUTPUT)/fuzz
+	$(call msg,FUZZ,$@)
+	$(Q)$(FUZZ_CC) $< user/discover.c $(shell pkg-config --libs json-c) -o $@
 
 fuzz: $(FUZZERS)
 	$(Q)tests/fuzz/run.sh

@@ -250,6 +250,7 @@ enum mts_event_type {
 	MTS_EV_FIN,		/* a watched flow closed */
 	MTS_EV_JOINED,		/* first seen mid-connection with a large DF segment */
 	MTS_EV_GAP,		/* arriving data skipped bytes while no full-size segment ever arrived */
+	MTS_EV_MAX
 };
 
 struct mts_event {

@@ -49,6 +49,8 @@ static bool parse_endpoint(const char *s, struct mts_addr *a, __u16 *port)
 {
 	char host[INET6_ADDRSTRLEN + 2];
 	const char *colon = strrchr(s, ':');
+	unsigned long p;
+	char *end;
 	size_t n;
 
 	if (!colon || colon == s)
@@ -64,8 +66,31 @@ static bool parse_endpoint(const char *s, struct mts_addr *a, __u16 *port)
 		return false;
 	memcpy(host, s, n);
 	host[n] = 0;
-	*port = atoi(colon + 1);
+	errno = 0;
+	p = strtoul(colon + 1, &end, 10);
+	if (errno || end == colon + 1 || *end || p > 65535)
+		return false;
+	*port = p;
 	return mts_addr_parse(host, a);
+}
+
+/* "198.18.0.0/15" or "2001:db8::/32"; false for anything else. */
+static bool parse_prefix(char *s, struct mts_prefix *pf)
+{
+	char *slash = strchr(s, '/'), *end;
+	unsigned long len;
+
+	if (!slash)
+		return false;
+	*slash = 0;
+	if (!mts_addr_parse(s, &pf->addr))
+		return false;
+	errno = 0;
+	len = strtoul(slash + 1, &end, 10);
+	if (errno || end == slash + 1 || *end || len > (pf->addr.family == AF_INET ? 32u : 128u))
+		return false;
+	pf->len = len;
+	return true;
 }
 
 bool mts_addr_parse(const char *s, struct mts_addr *a)
@@ -82,54 +107,108 @@ bool mts_addr_parse(const char *s, struct mts_addr *a)
 	return false;
 }
 
-static FILE *run(const char *cmd)
+void mts_wg_parse_endpoints(struct mts_wg_iface *ifc, char *text)
 {
-	return popen(cmd, "r");
-}
+	char *save = NULL;
 
-/* One interface's peers: `wg show IFACE endpoints` and `allowed-ips`. */
-static void read_peers(struct mts_wg_iface *ifc)
-{
-	char cmd[96], line[4096];
-	FILE *f;
-
-	snprintf(cmd, sizeof(cmd), "wg show '%s' endpoints 2>/dev/null", ifc->name);
-	f = run(cmd);
-	if (!f)
-		return;
-	while (fgets(line, sizeof(line), f)) {
-		char *key = strtok(line, "\t\n"), *ep = strtok(NULL, "\t\n");
+	for (char *line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		char *in = NULL, *key = strtok_r(line, "\t", &in), *ep = strtok_r(NULL, "\t", &in);
 		struct mts_wg_peer *p = key ? peer_of(ifc, key) : NULL;
 
 		if (p && ep)
 			p->has_endpoint = parse_endpoint(ep, &p->endpoint, &p->port);
 	}
-	pclose(f);
-	snprintf(cmd, sizeof(cmd), "wg show '%s' allowed-ips 2>/dev/null", ifc->name);
-	f = run(cmd);
-	if (!f)
-		return;
-	while (fgets(line, sizeof(line), f)) {
-		char *key = strtok(line, "\t\n"), *ips = strtok(NULL, "\t\n");
+}
+
+void mts_wg_parse_allowed(struct mts_wg_iface *ifc, char *text)
+{
+	char *save = NULL;
+
+	for (char *line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		char *in = NULL, *key = strtok_r(line, "\t", &in), *ips = strtok_r(NULL, "\t", &in);
 		struct mts_wg_peer *p = key ? peer_of(ifc, key) : NULL;
+		char *ip_save = NULL;
 
 		if (!p || !ips)
 			continue;
-		for (char *tok = strtok(ips, " "); tok; tok = strtok(NULL, " ")) {
-			char *slash = strchr(tok, '/');
-			struct mts_prefix *pf;
+		for (char *tok = strtok_r(ips, " ", &ip_save); tok; tok = strtok_r(NULL, " ", &ip_save)) {
+			struct mts_prefix *pf = &p->allowed[p->n_allowed];
 
-			if (!slash || p->n_allowed == MTS_WG_ALLOWED_MAX)
-				continue;
-			*slash = 0;
-			pf = &p->allowed[p->n_allowed];
-			if (!mts_addr_parse(tok, &pf->addr))
-				continue;
-			pf->len = atoi(slash + 1);
-			p->n_allowed++;
+			if (p->n_allowed < MTS_WG_ALLOWED_MAX && parse_prefix(tok, pf))
+				p->n_allowed++;
 		}
 	}
-	pclose(f);
+}
+
+void mts_wg_parse_interfaces(struct mts_wg *wg, char *text, unsigned (*index_of)(const char *))
+{
+	char *save = NULL;
+
+	for (char *n = strtok_r(text, " \t\n", &save); n; n = strtok_r(NULL, " \t\n", &save)) {
+		struct mts_wg_iface *ifc;
+		unsigned idx;
+
+		if (strlen(n) >= IF_NAMESIZE || strchr(n, '\'') || iface_of(wg, n) ||
+		    wg->n == MTS_WG_IFACES_MAX || !(idx = index_of(n)))
+			continue;
+		ifc = &wg->ifs[wg->n++];
+		memset(ifc, 0, sizeof(*ifc));
+		snprintf(ifc->name, sizeof(ifc->name), "%s", n);
+		ifc->ifindex = idx;
+	}
+}
+
+int mts_route_parse(const char *json, char dev[IF_NAMESIZE])
+{
+	json_object *j = json_tokener_parse(json), *r, *d;
+	const char *s;
+	int rc = -1;
+
+	if (j && json_object_is_type(j, json_type_array) && json_object_array_length(j) > 0 &&
+	    (r = json_object_array_get_idx(j, 0)) && json_object_is_type(r, json_type_object) &&
+	    json_object_object_get_ex(r, "dev", &d) && json_object_is_type(d, json_type_string) &&
+	    (s = json_object_get_string(d)) && *s && strlen(s) < IF_NAMESIZE) {
+		memcpy(dev, s, strlen(s) + 1);
+		rc = 0;
+	}
+	json_object_put(j);
+	return rc;
+}
+
+/* A command's whole output (at most MTS_CMD_OUT bytes), NUL-terminated;
+ * NULL if it could not be run. *status: pclose()'s. */
+#define MTS_CMD_OUT	(256 * 1024)
+
+static char *slurp(const char *cmd, int *status)
+{
+	FILE *f = popen(cmd, "r");
+	char *buf;
+	size_t n;
+
+	if (!f)
+		return NULL;
+	buf = malloc(MTS_CMD_OUT + 1);
+	n = buf ? fread(buf, 1, MTS_CMD_OUT, f) : 0;
+	*status = pclose(f);
+	if (buf)
+		buf[n] = 0;
+	return buf;
+}
+
+/* One interface's peers: `wg show IFACE endpoints` and `allowed-ips`. */
+static void read_peers(struct mts_wg_iface *ifc)
+{
+	char cmd[96], *out;
+	int status;
+
+	snprintf(cmd, sizeof(cmd), "wg show '%s' endpoints 2>/dev/null", ifc->name);
+	if ((out = slurp(cmd, &status)))
+		mts_wg_parse_endpoints(ifc, out);
+	free(out);
+	snprintf(cmd, sizeof(cmd), "wg show '%s' allowed-ips 2>/dev/null", ifc->name);
+	if ((out = slurp(cmd, &status)))
+		mts_wg_parse_allowed(ifc, out);
+	free(out);
 }
 
 static unsigned iface_mtu(const char *name)
@@ -148,10 +227,14 @@ static unsigned iface_mtu(const char *name)
 	return mtu;
 }
 
+static unsigned index_of(const char *name)
+{
+	return if_nametoindex(name);
+}
+
 int mts_wg_read(struct mts_wg *wg, char *err, size_t errlen)
 {
-	char line[4096];
-	FILE *f;
+	char *out;
 	int rc;
 
 	memset(wg, 0, sizeof(*wg));
@@ -159,25 +242,13 @@ int mts_wg_read(struct mts_wg *wg, char *err, size_t errlen)
 	 * directory is shared by all, and a stale socket left by a dead one
 	 * elsewhere must not spoil the rest. Interface names are kernel
 	 * names (no quotes), so they are safe in the commands below. */
-	f = run("wg show interfaces 2>/dev/null");
-	if (!f) {
+	out = slurp("wg show interfaces 2>/dev/null", &rc);
+	if (!out) {
 		snprintf(err, errlen, "cannot run wg (wireguard-tools): %s", strerror(errno));
 		return -1;
 	}
-	while (fgets(line, sizeof(line), f))
-		for (char *n = strtok(line, " \t\n"); n; n = strtok(NULL, " \t\n")) {
-			struct mts_wg_iface *ifc;
-
-			if (strlen(n) >= IF_NAMESIZE || strchr(n, '\'') || !if_nametoindex(n) ||
-			    iface_of(wg, n) || wg->n == MTS_WG_IFACES_MAX)
-				continue;
-			ifc = &wg->ifs[wg->n++];
-			memset(ifc, 0, sizeof(*ifc));
-			snprintf(ifc->name, sizeof(ifc->name), "%s", n);
-			ifc->ifindex = if_nametoindex(n);
-			ifc->mtu = iface_mtu(n);
-		}
-	rc = pclose(f);
+	mts_wg_parse_interfaces(wg, out, index_of);
+	free(out);
 	if (rc != -1 && WIFEXITED(rc) && WEXITSTATUS(rc) == 127) {
 		snprintf(err, errlen, "wg (wireguard-tools) is not installed: name the "
 			 "interfaces to watch, or install it");
@@ -187,36 +258,25 @@ int mts_wg_read(struct mts_wg *wg, char *err, size_t errlen)
 		snprintf(err, errlen, "`wg show interfaces` failed (needs CAP_NET_ADMIN)");
 		return -1;
 	}
-	for (int i = 0; i < wg->n; i++)
+	for (int i = 0; i < wg->n; i++) {
+		wg->ifs[i].mtu = iface_mtu(wg->ifs[i].name);
 		read_peers(&wg->ifs[i]);
+	}
 	return 0;
 }
 
 int mts_route_dev(const struct mts_addr *a, char dev[IF_NAMESIZE])
 {
-	char host[INET6_ADDRSTRLEN], cmd[160], out[4096];
-	json_object *j, *r, *d;
-	size_t n;
-	FILE *f;
-	int rc = -1;
+	char host[INET6_ADDRSTRLEN], cmd[160], *out;
+	int status, rc;
 
 	if (!inet_ntop(a->family, a->b, host, sizeof(host)))
 		return -1;
 	snprintf(cmd, sizeof(cmd), "ip -json %sroute get %s 2>/dev/null",
 		 a->family == AF_INET6 ? "-6 " : "", host);
-	f = run(cmd);
-	if (!f)
-		return -1;
-	n = fread(out, 1, sizeof(out) - 1, f);
-	pclose(f);
-	out[n] = 0;
-	j = json_tokener_parse(out);
-	if (j && json_object_is_type(j, json_type_array) && json_object_array_length(j) > 0 &&
-	    (r = json_object_array_get_idx(j, 0)) && json_object_object_get_ex(r, "dev", &d)) {
-		snprintf(dev, IF_NAMESIZE, "%s", json_object_get_string(d));
-		rc = 0;
-	}
-	json_object_put(j);
+	out = slurp(cmd, &status);
+	rc = out ? mts_route_parse(out, dev) : -1;
+	free(out);
 	return rc;
 }
 

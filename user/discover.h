@@ -56,6 +56,17 @@ const struct mts_wg_peer *mts_wg_peer_by_endpoint(const struct mts_wg *wg, int f
 						  const __u8 *addr, __u16 port,
 						  const struct mts_wg_iface **ifc);
 bool mts_addr_parse(const char *s, struct mts_addr *a);
+
+/* The parsers of outside output, pure (fuzz_text): each takes the whole text
+ * (changed in place) and keeps what is well-formed, skipping the rest.
+ * `wg show interfaces`: names that exist here (index_of: their ifindex, 0
+ * for none); `wg show IFACE endpoints` / `allowed-ips`: "KEY\tADDR:PORT",
+ * "KEY\tPREFIX PREFIX ..." lines; `ip -json route get`: the first route's
+ * "dev", 0 or -1. */
+void mts_wg_parse_interfaces(struct mts_wg *wg, char *text, unsigned (*index_of)(const char *));
+void mts_wg_parse_endpoints(struct mts_wg_iface *ifc, char *text);
+void mts_wg_parse_allowed(struct mts_wg_iface *ifc, char *text);
+int mts_route_parse(const char *json, char dev[IF_NAMESIZE]);
 const char *mts_addr_str(const struct mts_addr *a, __u16 port, char *buf, size_t len);
 
 #endif

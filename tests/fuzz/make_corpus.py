@@ -96,6 +96,56 @@ def feed(frames, dlt_index, mtu=1500):
         out += struct.pack('<H', len(f)) + f
     return out
 
+def bpf_rec(frame, egress, l3=False, gso=0, ms=1):
+    steps = [0, 1, 2, 5, 10, 50, 100, 200, 500, 1000, 2000, 3000, 5000, 10000, 30000, 60000]
+    flags = egress | l3 << 1 | (4 if gso else 0) | steps.index(ms) << 4
+    return struct.pack('<BHH', flags, gso, len(frame[:4096])) + frame[:4096]
+
+def is_from_a(l3):
+    v = l3[0] >> 4
+    return l3[12:16] == A4 if v == 4 else l3[8:24] == A6
+
+def bpf_seeds(p4, p6):
+    run = lambda pkts, l3: b''.join(bpf_rec(p if l3 else eth(p, v6=p[0] >> 4 == 6), is_from_a(p), l3)
+                                    for p in pkts)
+    # The full-size segment again a second later: a large retransmission;
+    # the 5-segment one as a GSO skb.
+    rtx = bpf_rec(eth(p4[2]), 1, ms=1000)
+    gso = bpf_rec(eth(p4[3]), 1, gso=1448)
+    return {'bpf/eth4': run(p4, False) + rtx + gso, 'bpf/eth6': run(p6, False),
+            'bpf/l3-4': run(p4, True) + bpf_rec(p4[2], 1, True, ms=1000), 'bpf/l3-6': run(p6, True),
+            'bpf/vlan': bpf_rec(eth(p4[2], vlan=True), 1)}
+
+def bpf_lab(frames, link):
+    """A lab capture as a fuzz_bpf run: Ethernet frames (the first one's
+    source MAC is this host: egress), raw IP on the L3 programs, SLL2 given
+    an Ethernet header (its packet type says the direction)."""
+    out = b''
+    for f in frames:
+        if link == 1:
+            out += bpf_rec(f, f[6:12] == frames[0][6:12])
+        elif link == 101:
+            out += bpf_rec(f, is_from_a(f) or f[12:16] == frames[0][12:16], True)
+        elif link == 276 and len(f) >= 20:
+            out += bpf_rec(b'\x02\0\0\0\0\x02\x02\0\0\0\0\x01' + f[0:2] + f[20:], f[10] == 4)
+    return out
+
+# fuzz_text: `wg show interfaces`, `... endpoints`, `... allowed-ips` and
+# `ip -json route get` output as the tools print it, NUL between them.
+K1, K2, K3 = ('%s=' % (c * 43) for c in 'ABC')
+TEXT = {
+    'text/wg4': ['lab-w0 lab-w1\n',
+                 '%s\t203.0.113.2:51820\n%s\t(none)\n' % (K1, K2),
+                 '%s\t198.18.0.2/32 198.18.1.0/24\n%s\t(none)\n' % (K1, K2),
+                 '[{"dst":"203.0.113.2","dev":"lab-u0","prefsrc":"203.0.113.1",'
+                 '"flags":[],"uid":0,"cache":[]}]\n'],
+    'text/wg6': ['hub0\n',
+                 '%s\t[2001:db8::2]:51820\n%s\t[2001:db8::3]:65535\n%s\t198.51.100.7:1\n' % (K1, K2, K3),
+                 '%s\t2001:db8:1::/64 198.18.2.0/24\n%s\t::/0 0.0.0.0/0\n%s\t\n' % (K1, K2, K3),
+                 '[{"dst":"2001:db8::2","from":"::","dev":"hub-u","proto":"kernel","src":'
+                 '"2001:db8::1","metric":256,"flags":[],"pref":"medium"}]\n'],
+}
+
 def main(d):
     p4, p6 = packets4(), packets6()
     e = [eth(p) for p in p4] + [eth(p, v6=True) for p in p6] + [eth(p4[2], vlan=True)]
@@ -112,6 +162,8 @@ def main(d):
         'feed/eth': feed(e, 0), 'feed/eth-mtu1400': feed(e, 0, 1400), 'feed/sll': feed(s1, 1),
         'feed/sll2': feed(s2, 2), 'feed/raw': feed(raw, 3), 'feed/ipv4': feed(p4, 4),
         'feed/ipv6': feed(p6, 5),
+        **bpf_seeds(p4, p6),
+        **{name: '\0'.join(parts).encode() for name, parts in TEXT.items()},
     }
     for name, data in files.items():
         path = os.path.join(d, name)
@@ -133,5 +185,7 @@ def main(d):
             off += 16 + cap
         if link in index:
             open(os.path.join(d, 'feed', name[:-5]), 'wb').write(feed(frames, index[link]))
+        if bpf_lab(frames, link):
+            open(os.path.join(d, 'bpf', name[:-5]), 'wb').write(bpf_lab(frames, link))
 
 main(sys.argv[1])

@@ -20,6 +20,7 @@
 #include <arpa/inet.h>
 #include "testlib.h"
 #include "correlator.h"
+#include "discover.h"
 
 #define T0		5000000u	/* ticks when the connection starts: arbitrary */
 #define V4_HDRS		52		/* IPv4 20 + TCP 20 + timestamps 12 */
@@ -1764,6 +1765,68 @@ static bool test_download_waiting_blackhole_closed_is_not_recovered(void)
 	return true;
 }
 
+/* ------------------------------------------------------------ outside output */
+
+static unsigned any_index(const char *name)
+{
+	return strcmp(name, "gone0") ? 7 : 0;
+}
+
+static bool test_wg_interfaces_only_usable_names(void)
+{
+	char text[] = "wg0 gone0\twg'1 wg0\nthis-name-is-too-long-for-linux wg1\n";
+	static struct mts_wg wg;
+
+	mts_wg_parse_interfaces(&wg, text, any_index);
+	ASSERT_EQ(wg.n, 2, "interfaces kept");
+	ASSERT_STREQ(wg.ifs[0].name, "wg0", "first");
+	ASSERT_STREQ(wg.ifs[1].name, "wg1", "second");
+	ASSERT_EQ(wg.ifs[1].ifindex, 7, "its index");
+	return true;
+}
+
+static bool test_wg_peers_keep_only_well_formed(void)
+{
+	char eps[] = "K1=\t203.0.113.2:51820\nK2=\t[2001:db8::2]:443\nK3=\t(none)\n"
+		     "K4=\t198.51.100.1:70000\nK5=\t198.51.100.1:\n";
+	char allowed[] = "K1=\t198.18.0.0/15 198.18.4.0/-8 198.18.5.0/33 198.18.6.0/x 198.18.7.1\n"
+			 "K2=\t2001:db8:1::/64 ::/129 ::/0\n";
+	static struct mts_wg_iface ifc;
+	__u8 in[4] = { 198, 19, 1, 1 }, out[4] = { 198, 20, 0, 1 };
+
+	mts_wg_parse_endpoints(&ifc, eps);
+	mts_wg_parse_allowed(&ifc, allowed);
+	ASSERT_EQ(ifc.n_peers, 5, "peers");
+	ASSERT_TRUE(ifc.peers[0].has_endpoint && ifc.peers[0].port == 51820, "IPv4 endpoint");
+	ASSERT_TRUE(ifc.peers[1].has_endpoint && ifc.peers[1].endpoint.family == AF_INET6 &&
+		    ifc.peers[1].port == 443, "IPv6 endpoint");
+	ASSERT_TRUE(!ifc.peers[2].has_endpoint, "(none)");
+	ASSERT_TRUE(!ifc.peers[3].has_endpoint, "port above 65535 refused");
+	ASSERT_TRUE(!ifc.peers[4].has_endpoint, "empty port refused");
+	ASSERT_EQ(ifc.peers[0].n_allowed, 1, "only the well-formed IPv4 prefix");
+	ASSERT_EQ(ifc.peers[0].allowed[0].len, 15, "its length");
+	ASSERT_EQ(ifc.peers[1].n_allowed, 2, "IPv6 prefixes up to /128");
+	ASSERT_TRUE(mts_wg_peer_by_ip(&ifc, AF_INET, in) == &ifc.peers[0], "inside 198.18.0.0/15");
+	ASSERT_TRUE(!mts_wg_peer_by_ip(&ifc, AF_INET, out), "outside it");
+	return true;
+}
+
+static bool test_route_dev_from_ip_json(void)
+{
+	char dev[IF_NAMESIZE];
+
+	ASSERT_EQ(mts_route_parse("[{\"dst\":\"203.0.113.2\",\"dev\":\"lab-u0\",\"flags\":[]}]",
+				  dev), 0, "a route");
+	ASSERT_STREQ(dev, "lab-u0", "its device");
+	ASSERT_EQ(mts_route_parse("[]", dev), -1, "no route");
+	ASSERT_EQ(mts_route_parse("[{\"dev\":7}]", dev), -1, "dev not a string");
+	ASSERT_EQ(mts_route_parse("[{\"dev\":\"a-name-longer-than-ifnamsiz\"}]", dev), -1,
+		  "dev too long");
+	ASSERT_EQ(mts_route_parse("{\"dev\":\"x\"}", dev), -1, "not an array");
+	ASSERT_EQ(mts_route_parse("[{\"dev\":\"x\"", dev), -1, "cut short");
+	return true;
+}
+
 int main(void)
 {
 	RUN(test_healthy_bulk_transfer);
@@ -1854,6 +1917,10 @@ int main(void)
 	RUN(test_blackhole_probe_pins_the_wall);
 	RUN(test_hook_blind_when_only_the_kernel_counts);
 	RUN(test_hook_not_blind_on_a_quiet_interface);
+
+	RUN(test_wg_interfaces_only_usable_names);
+	RUN(test_wg_peers_keep_only_well_formed);
+	RUN(test_route_dev_from_ip_json);
 
 	return TL_EXIT();
 }
