@@ -90,7 +90,7 @@ $(APP): $(addprefix $(OUTPUT)/user/,$(APP_OBJS))
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(CFLAGS) $^ $(LDLIBS) -o $@
 
-$(UNIT): $(OUTPUT)/tests/test_correlator.o $(OUTPUT)/user/correlator.o $(OUTPUT)/user/discover.o
+$(UNIT): $(OUTPUT)/tests/test_correlator.o $(addprefix $(OUTPUT)/user/,correlator.o discover.o format.o)
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(CFLAGS) $^ $(shell pkg-config --libs json-c) -o $@
 
@@ -130,7 +130,7 @@ san:
 # BPF_PROG_TEST_RUN, root). make fuzz runs each FUZZ_S seconds.
 FUZZ_FLAGS := -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
 FUZZ_CC     = $(CLANG) $(FUZZ_FLAGS) -std=gnu11 -Wall -Wextra -Iinclude -Iuser -I$(OUTPUT)
-FUZZERS    := $(addprefix $(OUTPUT)/fuzz/fuzz_,feed pcap bpf text)
+FUZZERS    := $(addprefix $(OUTPUT)/fuzz/fuzz_,feed pcap bpf text http)
 
 $(OUTPUT)/fuzz:
 	$(Q)mkdir -p $@
@@ -145,7 +145,13 @@ $(OUTPUT)/fuzz/fuzz_bpf: tests/fuzz/fuzz_bpf.c $(OUTPUT)/flow.skel.h include/mtu
 
 $(OUTPUT)/fuzz/fuzz_text: tests/fuzz/fuzz_text.c user/discover.c user/discover.h | $(OUTPUT)/fuzz
 	$(call msg,FUZZ,$@)
-	$(Q)$(FUZZ_CC) $< user/discover.c $(shell pkg-config --libs json-c) -o $@
+	$(Q)$(FUZZ_CC) $< user/discover.c user/format.c $(shell pkg-config --libs json-c) -o $@
+
+HTTP_SRCS := $(addprefix user/,http.c snapshot.c out_prom.c model.c correlator.c format.c)
+$(OUTPUT)/fuzz/fuzz_http: tests/fuzz/fuzz_http.c $(HTTP_SRCS) | $(OUTPUT)/fuzz
+	$(call msg,FUZZ,$@)
+	$(Q)$(FUZZ_CC) -DMTS_VERSION='"fuzz"' $(shell pkg-config --cflags json-c) $< $(HTTP_SRCS) \
+		$(shell pkg-config --libs json-c libmicrohttpd) -lpthread -o $@
 
 fuzz: $(FUZZERS)
 	$(Q)tests/fuzz/run.sh

@@ -30,8 +30,18 @@ static struct mts_wg_iface *iface_of(struct mts_wg *wg, const char *name)
 	return NULL;
 }
 
+/* A WireGuard public key as wg prints it: 32 bytes in base64, 44 characters. */
+static bool key_ok(const char *key)
+{
+	size_t n = strspn(key, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/");
+
+	return n == 43 && !strcmp(key + n, "=");
+}
+
 static struct mts_wg_peer *peer_of(struct mts_wg_iface *ifc, const char *key)
 {
+	if (!key_ok(key))
+		return NULL;
 	for (int i = 0; i < ifc->n_peers; i++)
 		if (!strcmp(ifc->peers[i].key, key))
 			return &ifc->peers[i];
@@ -154,6 +164,7 @@ void mts_wg_parse_interfaces(struct mts_wg *wg, char *text, unsigned (*index_of)
 		ifc = &wg->ifs[wg->n++];
 		memset(ifc, 0, sizeof(*ifc));
 		snprintf(ifc->name, sizeof(ifc->name), "%s", n);
+		mts_name_shown(ifc->shown, sizeof(ifc->shown), ifc->name);
 		ifc->ifindex = idx;
 	}
 }

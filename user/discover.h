@@ -6,6 +6,7 @@
 #include <net/if.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include "format.h"
 #include "mtuscope.h"
 
 #define MTS_WG_PEERS_MAX	64	/* per interface; more are not correlated */
@@ -33,6 +34,7 @@ struct mts_wg_peer {
 
 struct mts_wg_iface {
 	char name[IF_NAMESIZE];
+	char shown[MTS_SHOWN_LEN];	/* as outputs show it (mts_name_shown) */
 	int ifindex;
 	unsigned mtu;		/* the interface's MTU when read (0: unknown) */
 	struct mts_wg_peer peers[MTS_WG_PEERS_MAX];

@@ -2,8 +2,59 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <stdio.h>
+#include <string.h>
 #include <time.h>
 #include "format.h"
+
+/* The length of the well-formed UTF-8 sequence at s (no overlong forms,
+ * surrogates or code points past U+10FFFF), 0 if there is none. */
+static size_t utf8_seq(const unsigned char *s)
+{
+	unsigned c = s[0], n, v, min;
+
+	if (c < 0x80)
+		return 1;
+	if (c >= 0xc2 && c <= 0xdf)
+		n = 1, v = c & 0x1f, min = 0x80;
+	else if (c >= 0xe0 && c <= 0xef)
+		n = 2, v = c & 0x0f, min = 0x800;
+	else if (c >= 0xf0 && c <= 0xf4)
+		n = 3, v = c & 0x07, min = 0x10000;
+	else
+		return 0;
+	for (unsigned i = 1; i <= n; i++) {	/* a NUL ends it: not 10xxxxxx */
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+		v = v << 6 | (s[i] & 0x3f);
+	}
+	return v < min || v > 0x10ffff || (v >= 0xd800 && v <= 0xdfff) ? 0 : n + 1;
+}
+
+void mts_name_shown(char *dst, size_t len, const char *name)
+{
+	const unsigned char *s = (const unsigned char *)name;
+	size_t o = 0;
+
+	if (!len)
+		return;
+	while (*s) {
+		size_t n = utf8_seq(s);
+		const char *put = (const char *)s;
+
+		if (!n || *s < 0x20 || *s == 0x7f) {
+			put = "\xef\xbf\xbd";	/* U+FFFD */
+			n = 3;
+			s++;
+		} else {
+			s += n;
+		}
+		if (o + n >= len)
+			break;
+		memcpy(dst + o, put, n);
+		o += n;
+	}
+	dst[o] = 0;
+}
 
 void mts_fmt_endpoint(char *buf, size_t len, const struct mts_flow_key *k, int end)
 {

@@ -14,6 +14,12 @@ const char *mts_proto_name(int proto);
 const char *mts_family_name(int family);
 const char *mts_counter_name(int idx);
 
+/* An interface name as outputs show it: a kernel name may hold any byte but
+ * '/', ':', NUL and white space, so bytes that are not UTF-8 and control
+ * characters (an escape sequence in a terminal) become U+FFFD. */
+#define MTS_SHOWN_LEN	(3 * 16)	/* IF_NAMESIZE - 1 bytes, 3 each, and the NUL */
+void mts_name_shown(char *dst, size_t len, const char *name);
+
 /* Wall-clock seconds since the epoch, as a double. */
 double mts_now_unix(void);
 /* Monotonic seconds (intervals, deadlines), as a double. */

@@ -164,7 +164,10 @@ struct mts_http *mts_http_start(const char *spec, mts_render_fn render, void *ct
 	struct sockaddr_storage ss, got;
 	socklen_t gotlen = sizeof(got);
 	unsigned len;
-	unsigned flags = MHD_USE_AUTO_INTERNAL_THREAD | MHD_USE_ERROR_LOG;
+	/* poll(), not epoll: level-triggered, so a client that closes its
+	 * side right after the request is let go as soon as it is answered
+	 * (edge-triggered, libmicrohttpd 0.9.75 kept it until the timeout). */
+	unsigned flags = MHD_USE_POLL_INTERNAL_THREAD | MHD_USE_ERROR_LOG;
 	const union MHD_DaemonInfo *info;
 	char host[INET6_ADDRSTRLEN];
 	struct mts_http *h;

@@ -594,6 +594,7 @@ static int resolve(struct mts_loader *L, int i, const char *name, char *err, siz
 			return -EINVAL;
 		}
 	snprintf(ifc->name, sizeof(ifc->name), "%s", name);
+	mts_name_shown(ifc->shown, sizeof(ifc->shown), ifc->name);
 	type = iface_type(ifc->name);
 	ifc->l3 = type != ARPHRD_ETHER && type != ARPHRD_LOOPBACK;
 	ifc->link_fd[0] = ifc->link_fd[1] = -1;
@@ -827,7 +828,7 @@ const char *mts_loader_ifname(const struct mts_loader *L, int ifindex)
 {
 	for (int i = 0; i < L->n; i++)
 		if (L->ifs[i].ifindex == ifindex)
-			return L->ifs[i].name;
+			return L->ifs[i].shown;
 	return NULL;
 }
 

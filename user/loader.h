@@ -15,6 +15,7 @@
 
 #include <net/if.h>
 #include <stdbool.h>
+#include "format.h"
 #include "mtuscope.h"
 
 enum mts_hook { MTS_HOOK_AUTO, MTS_HOOK_TCX, MTS_HOOK_TC };
@@ -34,6 +35,7 @@ struct flow_bpf;
 
 struct mts_iface {
 	char name[IF_NAMESIZE];
+	char shown[MTS_SHOWN_LEN];	/* the name as outputs show it (mts_name_shown) */
 	int ifindex;
 	bool l3;		/* no L2 header (TUN, WireGuard, IP tunnels) */
 	enum mts_hook hook;	/* how it is attached */

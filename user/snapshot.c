@@ -1,7 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 /* snapshot.c - the detector's state as JSON (schema in snapshot.h). */
+#include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include "format.h"
+#include "out_prom.h"
 #include "snapshot.h"
 
 #define TICK_SECONDS ((double)(1u << MTS_TICK_SHIFT) / 1e9)
@@ -158,4 +162,34 @@ json_object *mts_snapshot_json(const struct mts_state *s, double now, __u32 now_
 	}
 	json_object_object_add(o, "flows", flows);
 	return o;
+}
+
+int mts_page_render(const struct mts_state *s, bool metrics, double now, __u32 now_ticks,
+		    const char *(*ifname)(void *ctx, __u32 ifindex), void *ctx,
+		    char **buf, size_t *len)
+{
+	*buf = NULL;
+	*len = 0;
+	if (metrics) {
+		FILE *f = open_memstream(buf, len);
+
+		if (!f)
+			return -ENOMEM;
+		mts_prom_render(f, s);
+		if (!fclose(f))
+			return 0;
+	} else {
+		json_object *o = mts_snapshot_json(s, now, now_ticks, ifname, ctx);
+		const char *txt = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN);
+
+		*buf = txt ? strdup(txt) : NULL;
+		*len = *buf ? strlen(*buf) : 0;
+		json_object_put(o);
+		if (*buf)
+			return 0;
+	}
+	free(*buf);
+	*buf = NULL;
+	*len = 0;
+	return -ENOMEM;
 }

@@ -41,4 +41,10 @@ json_object *mts_flow_json(const struct mts_track *t, const char *iface, double 
 json_object *mts_snapshot_json(const struct mts_state *s, double now, __u32 now_ticks,
 			       const char *(*ifname)(void *ctx, __u32 ifindex), void *ctx);
 
+/* An exporter page in memory: /metrics (the Prometheus exposition) or
+ * /flows (the snapshot, one line of JSON). *buf is malloc'd; 0 or -ENOMEM. */
+int mts_page_render(const struct mts_state *s, bool metrics, double now, __u32 now_ticks,
+		    const char *(*ifname)(void *ctx, __u32 ifindex), void *ctx,
+		    char **buf, size_t *len);
+
 #endif

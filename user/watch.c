@@ -24,7 +24,6 @@
 #include "discover.h"
 #include "format.h"
 #include "http.h"
-#include "out_prom.h"
 #include "output.h"
 #include "snapshot.h"
 #include "top.h"
@@ -116,7 +115,7 @@ static const struct mts_wg_peer *tunnel_of(const struct watch *w, const struct m
 		p = p ?: mts_wg_peer_by_ip(ifc, k->family, (const __u8 *)k->addr[dir]);
 		if (!p)
 			return NULL;
-		r->tunnel = ifc->name;
+		r->tunnel = ifc->shown;
 		r->peer = p->key;
 		r->endpoint = p->has_endpoint ? mts_addr_str(&p->endpoint, p->port, ep, eplen) : "";
 		r->layer = "inner";
@@ -131,7 +130,7 @@ static const struct mts_wg_peer *tunnel_of(const struct watch *w, const struct m
 				(const __u8 *)k->addr[end], k->port[end], &ifc);
 
 		if (p) {
-			r->tunnel = ifc->name;
+			r->tunnel = ifc->shown;
 			r->peer = p->key;
 			r->endpoint = mts_addr_str(&p->endpoint, p->port, ep, eplen);
 			r->layer = "outer";
@@ -605,7 +604,7 @@ static void peer_events(struct watch *w, double unix_now)
 				json_object_object_add(o, "event", json_object_new_string("peer"));
 				json_object_object_add(o, "verdict",
 						       json_object_new_string(n ? "blackhole" : "recovered"));
-				json_object_object_add(o, "tunnel", json_object_new_string(w->wg.ifs[i].name));
+				json_object_object_add(o, "tunnel", json_object_new_string(w->wg.ifs[i].shown));
 				json_object_object_add(o, "peer", json_object_new_string(p->key));
 				json_object_object_add(o, "endpoint", json_object_new_string(ep));
 				json_object_object_add(o, "flows", flows);
@@ -613,7 +612,7 @@ static void peer_events(struct watch *w, double unix_now)
 				json_object_put(o);
 			} else {
 				json_object_put(flows);
-				printf("peer %s (endpoint %s) on %s: %s%s%s\n", p->key, ep, w->wg.ifs[i].name,
+				printf("peer %s (endpoint %s) on %s: %s%s%s\n", p->key, ep, w->wg.ifs[i].shown,
 				       n ? "black hole; breaks " : "recovered", list, "");
 			}
 			fflush(stdout);
@@ -641,7 +640,7 @@ static void check_hooks(struct watch *w, double now)
 			__u64 ours = (dir ? &w->ifr[i].out : &w->ifr[i].in)->c[MTS_C_PKTS];
 			__u64 missed = b->missed;
 			double since = b->since;
-			struct mts_hook_report h = { .iface = w->L.ifs[i].name,
+			struct mts_hook_report h = { .iface = w->L.ifs[i].shown,
 						     .direction = dir ? "egress" : "ingress" };
 
 			if (!mts_blind_update(b, ours, dir ? st->tx_packets : st->rx_packets, now))
@@ -700,36 +699,14 @@ static json_object *snapshot(struct watch *w)
 static int render(void *ctx, enum mts_page page, char **buf, size_t *len)
 {
 	struct watch *w = ctx;
-	int rc = 0;
+	struct mts_state st;
+	int rc;
 
-	*buf = NULL;
-	*len = 0;
 	pthread_mutex_lock(&w->lock);
-	if (page == MTS_PAGE_METRICS) {
-		struct mts_state st = state_of(w);
-		FILE *f = open_memstream(buf, len);
-
-		if (f) {
-			mts_prom_render(f, &st);
-			if (fclose(f))
-				rc = -ENOMEM;
-		} else {
-			rc = -ENOMEM;
-		}
-	} else {
-		json_object *o = snapshot(w);
-		const char *txt = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN);
-
-		*buf = txt ? strdup(txt) : NULL;
-		*len = *buf ? strlen(*buf) : 0;
-		rc = *buf ? 0 : -ENOMEM;
-		json_object_put(o);
-	}
+	st = state_of(w);
+	rc = mts_page_render(&st, page == MTS_PAGE_METRICS, mts_now_unix(), mts_now_ticks(),
+			     ifname_cb, w, buf, len);
 	pthread_mutex_unlock(&w->lock);
-	if (rc) {
-		free(*buf);
-		*buf = NULL;
-	}
 	return rc;
 }
 
@@ -781,7 +758,7 @@ static void plan(struct watch *w, const struct mts_wg *wg,
 			if (!p->has_endpoint || mts_route_dev(&p->endpoint, dev) || known_iface(w, dev))
 				continue;
 			snprintf(why, sizeof(why), "underlay of %s: the route to peer %.8s...'s "
-				 "endpoint %s", ifc->name, p->key,
+				 "endpoint %s", ifc->shown, p->key,
 				 mts_addr_str(&p->endpoint, p->port, ep, sizeof(ep)));
 			add(w, dev, why);
 		}
@@ -822,7 +799,7 @@ static void plan_attach(struct watch *w, const char *name, const char *why)
 		return;
 	}
 	snprintf(w->why[i], sizeof(w->why[0]), "%s", why);
-	w->ifr[i].name = w->L.ifs[i].name;
+	w->ifr[i].name = w->L.ifs[i].shown;
 	w->ifr[i].hook = mts_hook_name(w->L.ifs[i].hook);
 	w->ifr[i].l3 = w->L.ifs[i].l3;
 	w->ifr[i].attach_ms = w->L.ifs[i].attach_ms;
@@ -874,7 +851,7 @@ static void iface_back(struct watch *w, int i)
 	char err[512];
 
 	if (mts_loader_back(&w->L, i, w->o->lo.hook, err, sizeof(err))) {
-		fprintf(stderr, "mtuscope: %s is back, attaching failed: %s\n", w->L.ifs[i].name, err);
+		fprintf(stderr, "mtuscope: %s is back, attaching failed: %s\n", w->L.ifs[i].shown, err);
 		return;
 	}
 	w->ifr[i].hook = mts_hook_name(w->L.ifs[i].hook);
@@ -1025,7 +1002,7 @@ int mts_watch(const struct mts_watch_opts *o)
 		goto out;
 	}
 	for (int i = 0; i < w->L.n; i++) {
-		w->ifr[i].name = w->L.ifs[i].name;
+		w->ifr[i].name = w->L.ifs[i].shown;
 		w->ifr[i].hook = mts_hook_name(w->L.ifs[i].hook);
 		w->ifr[i].l3 = w->L.ifs[i].l3;
 		w->ifr[i].attach_ms = w->L.ifs[i].attach_ms;

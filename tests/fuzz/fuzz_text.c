@@ -54,7 +54,9 @@ static void check_iface(const struct mts_wg_iface *ifc)
 	for (int i = 0; i < ifc->n_peers; i++) {
 		const struct mts_wg_peer *p = &ifc->peers[i];
 
-		CHECK(memchr(p->key, 0, sizeof(p->key)), "key not terminated");
+		CHECK(strlen(p->key) == 44 && p->key[43] == '=' &&
+		      strspn(p->key, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+				     "0123456789+/") == 43, "a key that is no WireGuard key kept");
 		CHECK(p->n_allowed >= 0 && p->n_allowed <= MTS_WG_ALLOWED_MAX, "prefix count");
 		for (int k = 0; k < p->n_allowed; k++) {
 			const struct mts_prefix *pf = &p->allowed[k];

@@ -146,6 +146,32 @@ TEXT = {
                  '"2001:db8::1","metric":256,"flags":[],"pref":"medium"}]\n'],
 }
 
+# fuzz_http: a state (interfaces with names of any bytes, flows of any
+# record) and a request, as the harness reads them.
+def http_seed(state, req):
+    return struct.pack('<H', len(state)) + state + req
+
+def http_state():
+    names = [b'lab-w0', b'we"ird\\name\n', b'\xffnot-utf8']
+    st = bytes([len(names)])
+    for i, n in enumerate(names):
+        st += bytes([len(n)]) + n + bytes([i * 5]) + struct.pack('<8Q', *range(i, i + 8))
+    key = bytes([2, 6, 0, 0]) + A4 + b'\0' * 12 + B4 + b'\0' * 12 + struct.pack('<HH', 40000, 443)
+    return st + key + bytes(range(256)) * 2
+
+HTTP = {
+    'http/metrics': http_seed(http_state(), b'GET /metrics HTTP/1.1\r\nHost: 192.0.2.80\r\n\r\n'),
+    'http/flows': http_seed(http_state(), b'GET /flows HTTP/1.1\r\nHost: a\r\nAccept: */*\r\n\r\n'),
+    'http/head': http_seed(b'', b'HEAD /metrics HTTP/1.0\r\n\r\n'),
+    'http/post': http_seed(b'\1\3lo0\0', b'POST /flows HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\n\r\nhello'),
+    'http/chunked': http_seed(b'', b'GET /metrics HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n'),
+    'http/pipelined': http_seed(http_state()[:60], b'GET /flows HTTP/1.1\r\nHost: a\r\n\r\nGET /nope HTTP/1.1\r\nHost: a\r\n\r\n'
+                                b'GET /metrics HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n'),
+    'http/expect': http_seed(b'', b'GET /metrics HTTP/1.1\r\nHost: a\r\nExpect: 100-continue\r\nContent-Length: 1\r\n\r\n'),
+    'http/version': http_seed(b'', b'GET /metrics HTTP/2.0\r\n\r\n'),
+    'http/long-url': http_seed(b'', b'GET /' + b'a' * 40000 + b' HTTP/1.1\r\nHost: a\r\n\r\n'),
+}
+
 def main(d):
     p4, p6 = packets4(), packets6()
     e = [eth(p) for p in p4] + [eth(p, v6=True) for p in p6] + [eth(p4[2], vlan=True)]
@@ -164,6 +190,7 @@ def main(d):
         'feed/ipv6': feed(p6, 5),
         **bpf_seeds(p4, p6),
         **{name: '\0'.join(parts).encode() for name, parts in TEXT.items()},
+        **HTTP,
     }
     for name, data in files.items():
         path = os.path.join(d, name)

@@ -7,7 +7,7 @@ set -uo pipefail
 cd "$(dirname "$0")/../.."
 S=${FUZZ_S:-60}
 mkdir -p build/fuzz/findings
-for h in feed pcap bpf text; do
+for h in feed pcap bpf text http; do
 	bin=build/fuzz/fuzz_$h
 	if [ ! -x "$bin" ]; then
 		echo "not ok fuzz_$h: $bin is not built (make fuzz)"

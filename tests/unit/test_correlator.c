@@ -1785,18 +1785,27 @@ static bool test_wg_interfaces_only_usable_names(void)
 	return true;
 }
 
+/* WireGuard public keys as wg prints them. */
+#define KEY_A "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA="
+#define KEY_B "BBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBB="
+#define KEY_C "CCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCC="
+#define KEY_D "DDDDDDDDDDDDDDDDDDDDDDDDDDDDDDDDDDDDDDDDDDD="
+#define KEY_E "EEEEEEEEEEEEEEEEEEEEEEEEEEEEEEEEEEEEEEEEEEE="
+
 static bool test_wg_peers_keep_only_well_formed(void)
 {
-	char eps[] = "K1=\t203.0.113.2:51820\nK2=\t[2001:db8::2]:443\nK3=\t(none)\n"
-		     "K4=\t198.51.100.1:70000\nK5=\t198.51.100.1:\n";
-	char allowed[] = "K1=\t198.18.0.0/15 198.18.4.0/-8 198.18.5.0/33 198.18.6.0/x 198.18.7.1\n"
-			 "K2=\t2001:db8:1::/64 ::/129 ::/0\n";
+	char eps[] = KEY_A "\t203.0.113.2:51820\n" KEY_B "\t[2001:db8::2]:443\n" KEY_C "\t(none)\n"
+		     KEY_D "\t198.51.100.1:70000\n" KEY_E "\t198.51.100.1:\n";
+	char bad[] = "not-a-key\t198.51.100.9:1\n" KEY_A "x\t198.51.100.9:1\n";
+	char allowed[] = KEY_A "\t198.18.0.0/15 198.18.4.0/-8 198.18.5.0/33 198.18.6.0/x 198.18.7.1\n"
+			 KEY_B "\t2001:db8:1::/64 ::/129 ::/0\n";
 	static struct mts_wg_iface ifc;
 	__u8 in[4] = { 198, 19, 1, 1 }, out[4] = { 198, 20, 0, 1 };
 
 	mts_wg_parse_endpoints(&ifc, eps);
 	mts_wg_parse_allowed(&ifc, allowed);
-	ASSERT_EQ(ifc.n_peers, 5, "peers");
+	mts_wg_parse_endpoints(&ifc, bad);
+	ASSERT_EQ(ifc.n_peers, 5, "peers (lines without a WireGuard key skipped)");
 	ASSERT_TRUE(ifc.peers[0].has_endpoint && ifc.peers[0].port == 51820, "IPv4 endpoint");
 	ASSERT_TRUE(ifc.peers[1].has_endpoint && ifc.peers[1].endpoint.family == AF_INET6 &&
 		    ifc.peers[1].port == 443, "IPv6 endpoint");
@@ -1808,6 +1817,30 @@ static bool test_wg_peers_keep_only_well_formed(void)
 	ASSERT_EQ(ifc.peers[1].n_allowed, 2, "IPv6 prefixes up to /128");
 	ASSERT_TRUE(mts_wg_peer_by_ip(&ifc, AF_INET, in) == &ifc.peers[0], "inside 198.18.0.0/15");
 	ASSERT_TRUE(!mts_wg_peer_by_ip(&ifc, AF_INET, out), "outside it");
+	return true;
+}
+
+static bool test_names_shown_as_utf8(void)
+{
+	char out[MTS_SHOWN_LEN], ff[16];
+
+	mts_name_shown(out, sizeof(out), "wg0");
+	ASSERT_STREQ(out, "wg0", "plain name");
+	mts_name_shown(out, sizeof(out), "caf\xc3\xa9-\xe2\x82\xac");
+	ASSERT_STREQ(out, "caf\xc3\xa9-\xe2\x82\xac", "UTF-8 kept");
+	mts_name_shown(out, sizeof(out), "a\xff" "b");
+	ASSERT_STREQ(out, "a\xef\xbf\xbd" "b", "a byte that is not UTF-8");
+	mts_name_shown(out, sizeof(out), "\x1b[2J\x7f");
+	ASSERT_STREQ(out, "\xef\xbf\xbd[2J\xef\xbf\xbd", "control characters");
+	mts_name_shown(out, sizeof(out), "\xc0\xaf\xe2\x82");
+	ASSERT_STREQ(out, "\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd",
+		     "overlong and cut-short sequences");
+	mts_name_shown(out, sizeof(out), "\xed\xa0\x80");
+	ASSERT_STREQ(out, "\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd", "a surrogate");
+	memset(ff, 0xff, 15);
+	ff[15] = 0;
+	mts_name_shown(out, sizeof(out), ff);
+	ASSERT_EQ(strlen(out), 45, "the longest name's worst case fits");
 	return true;
 }
 
@@ -1921,6 +1954,7 @@ int main(void)
 	RUN(test_wg_interfaces_only_usable_names);
 	RUN(test_wg_peers_keep_only_well_formed);
 	RUN(test_route_dev_from_ip_json);
+	RUN(test_names_shown_as_utf8);
 
 	return TL_EXIT();
 }
